@@ -1,0 +1,110 @@
+"""Who may do what: the one place that answers "may this user do X".
+
+Roles are Django groups (created by ledger's data migration); each role is a set of
+model permissions, kept in sync after every `migrate`. Views and services ask
+`user_may(user, Action.POST)` instead of testing group names.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+
+class Role(models.TextChoices):
+    REP = "A/R rep", "A/R rep"
+    POSTER = "Poster", "Poster"
+    ACCOUNTANT = "Accountant", "Accountant"
+
+
+class Action(models.TextChoices):
+    VIEW = "view", "see the A/R desk"
+    EDIT_CUSTOMERS = "edit_customers", "create and edit customers"
+    EDIT_DRAFTS = "edit_drafts", "create and edit draft documents"
+    APPLY_CREDIT = "apply_credit", "apply and unapply credits"
+    POST = "post", "post documents"
+    VOID = "void", "void posted documents"
+    RELEASE_REFUND = "release_refund", "release refunds (money out)"
+    ADMIN = "admin", "use the accountants' admin"
+
+
+# Each action is granted by one permission; a role is the set of permissions below.
+ACTION_PERMISSION = {
+    Action.VIEW: "invoicing.view_document",
+    Action.EDIT_CUSTOMERS: "customers.change_customer",
+    Action.EDIT_DRAFTS: "invoicing.change_document",
+    Action.APPLY_CREDIT: "invoicing.apply_credit",
+    Action.POST: "invoicing.post_document",
+    Action.VOID: "invoicing.void_document",
+    Action.RELEASE_REFUND: "invoicing.release_refund",
+}
+
+_REP_PERMS = [
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "invoicing.view_document",
+    "invoicing.add_document",
+    "invoicing.change_document",
+    "invoicing.delete_document",
+    "invoicing.apply_credit",
+    "ledger.view_account",
+    "ledger.view_journalentry",
+]
+_ACCOUNTANT_PERMS = [
+    "customers.view_customer",
+    "invoicing.view_document",
+    "ledger.view_account",
+    "ledger.add_account",
+    "ledger.change_account",
+    "invoicing.view_item",
+    "invoicing.add_item",
+    "invoicing.change_item",
+    "invoicing.view_taxprofile",
+    "invoicing.add_taxprofile",
+    "invoicing.change_taxprofile",
+    "ledger.view_ledgersettings",
+    "ledger.change_ledgersettings",
+    "ledger.view_journalentry",
+    "ledger.view_journalline",
+    "ledger.view_auditevent",
+]
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.REP: _REP_PERMS,
+    Role.POSTER: [
+        *_REP_PERMS,
+        "invoicing.post_document",
+        "invoicing.void_document",
+        "invoicing.release_refund",
+    ],
+    Role.ACCOUNTANT: _ACCOUNTANT_PERMS,
+}
+# Accountants work in the Django admin; is_staff is what lets them in.
+STAFF_ROLES = {Role.ACCOUNTANT}
+
+
+def user_may(user, action: Action) -> bool:
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if action == Action.ADMIN:
+        return user.is_staff
+    return user.has_perm(ACTION_PERMISSION[action])
+
+
+def require(user, action: Action) -> None:
+    """Raise PermissionDenied (a 403 in views) unless the user may do `action`."""
+    if not user_may(user, action):
+        raise PermissionDenied(f"You don't have permission to {Action(action).label}.")
+
+
+def sync_role_permissions(group_model, permission_model) -> None:
+    """Make every role group hold exactly its permissions (idempotent)."""
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            perm = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Credit Desk — Accountants"
+admin.site.site_title = "Credit Desk admin"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="invoicing:list", permanent=False), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("customers/", include("customers.urls")),
+    path("invoices/", include("invoicing.urls")),
+    path("admin/", admin.site.urls),
+]

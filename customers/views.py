@@ -1,0 +1,99 @@
+"""Customer list, record (with its A/R Summary), create and edit."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django_filters.views import FilterView
+from django_tables2 import RequestConfig, SingleTableMixin
+
+from config.roles import Action, require
+from customers import selectors, services
+from customers.filters import CustomerFilter
+from customers.forms import CustomerForm
+from customers.models import Customer
+from customers.tables import CustomerTable
+from invoicing import selectors as invoicing_selectors
+from invoicing.tables import CustomerDocumentTable
+
+
+class CustomerListView(SingleTableMixin, FilterView):
+    table_class = CustomerTable
+    filterset_class = CustomerFilter
+    template_name = "customers/customer_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return Customer.objects.annotate(ar_balance=invoicing_selectors.ar_balance_subquery())
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [self.template_name + "#results"]
+        return [self.template_name]
+
+
+def customer_detail_view(request, pk):
+    try:
+        customer = selectors.customer_get(pk)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer.") from None
+    documents = CustomerDocumentTable(invoicing_selectors.customer_documents(customer))
+    RequestConfig(request, paginate={"per_page": 25}).configure(documents)
+    return TemplateResponse(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "ar_balance": invoicing_selectors.customer_ar_balance(customer),
+            "open_count": invoicing_selectors.posted_documents()
+            .filter(customer=customer)
+            .exclude(balance_due=0)
+            .count(),
+            "documents": documents,
+        },
+    )
+
+
+def _save(request, form, customer=None):
+    try:
+        if customer is None:
+            return services.customer_create(by=request.user, **form.cleaned_data)
+        return services.customer_update(customer=customer, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc)
+        return None
+
+
+def customer_create_view(request):
+    require(request.user, Action.EDIT_CUSTOMERS)
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = _save(request, form)
+        if customer is not None:
+            messages.success(request, f"Customer {customer.code} created.")
+            return redirect(customer)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(request, "customers/customer_form.html", {"form": form}, status=status)
+
+
+def customer_edit_view(request, pk):
+    require(request.user, Action.EDIT_CUSTOMERS)
+    try:
+        customer = selectors.customer_get(pk)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer.") from None
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        saved = _save(request, form, customer)
+        if saved is not None:
+            messages.success(request, f"Customer {saved.code} saved.")
+            return redirect(saved)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(
+        request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status
+    )

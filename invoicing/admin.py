@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from invoicing.models import Document, DocumentLine, Item, TaxProfile
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "description", "income_account", "credit_account", "default_unit_price", "default_tax_profile", "is_active"]
+    list_filter = ["is_active", "income_account"]
+    search_fields = ["code", "description"]
+
+
+@admin.register(TaxProfile)
+class TaxProfileAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "rate", "is_active"]
+
+
+class DocumentLineInline(admin.TabularInline):
+    model = DocumentLine
+    extra = 0
+    can_delete = False
+    fields = ["item", "description", "quantity", "unit_price", "unit_adjustment", "extended_amount", "tax_profile", "tax_amount"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    """Read-only: documents change only through the desk's services."""
+
+    list_display = ["number", "kind", "customer", "date", "grand_total", "balance_due", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["number", "customer__name"]
+    list_select_related = ["customer"]
+    inlines = [DocumentLineInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,76 @@
+"""Subledger invariants of accounting.md, registered with `check_ledger`."""
+
+from invoicing.models import Document, DocumentStatus
+from invoicing.selectors import open_balances_by_customer
+from ledger import selectors as ledger_selectors
+from ledger.checks import CheckResult
+from ledger.models import Account
+from ledger.money import ZERO, format_money
+
+
+def check_receivable_ties_out() -> CheckResult:
+    """Invariant 2: A/R control = sum of open amounts of posted documents, total and per customer."""
+    result = CheckResult("2", "A/R control equals the open items of posted documents")
+    control = ledger_selectors.account_balances_by_customer(Account.RECEIVABLE)
+    subledger = open_balances_by_customer()
+    control_total = sum(control.values(), ZERO)
+    sub_total = sum(subledger.values(), ZERO)
+    result.report.append(
+        f"A/R control {format_money(control_total)} vs subledger {format_money(sub_total)}"
+    )
+    if None in control and control[None] != 0:
+        result.problems.append(f"A/R lines without a customer: {format_money(control[None])}")
+    for customer_id in sorted(k for k in set(control) | set(subledger) if k is not None):
+        gl = control.get(customer_id, ZERO)
+        sub = subledger.get(customer_id, ZERO)
+        if gl != sub:
+            result.problems.append(
+                f"customer {customer_id}: control {format_money(gl)} != open items {format_money(sub)}"
+            )
+    if control_total != sub_total:
+        result.problems.append("A/R control total differs from the subledger total")
+    return result
+
+
+def check_open_amounts_in_range() -> CheckResult:
+    """Invariant 4: no open amount crosses zero or exceeds its total; drafts and voids carry none."""
+    result = CheckResult("4", "No open amount crosses zero or exceeds its document's total")
+    posted = Document.objects.filter(status=DocumentStatus.POSTED)
+    for number, total, open_ in posted.values_list("number", "grand_total", "balance_due"):
+        if total >= 0 and not (ZERO <= open_ <= total):
+            result.problems.append(f"{number}: open {open_} outside 0..{total}")
+        if total < 0 and not (total <= open_ <= ZERO):
+            result.problems.append(f"{number}: open {open_} outside {total}..0")
+    for number in Document.objects.exclude(status=DocumentStatus.POSTED).exclude(
+        balance_due=0
+    ).values_list("number", flat=True):
+        result.problems.append(f"{number}: not posted but carries an open amount")
+    return result
+
+
+def check_posted_documents_match_entries() -> CheckResult:
+    """Invariant 6 on the document side: a posted document's entry moved A/R by its total,
+    and its totals still equal the sum of its lines."""
+    result = CheckResult("6", "Posted documents match their lines and their journal entries")
+    docs = Document.objects.exclude(status=DocumentStatus.DRAFT).exclude(posting_entry=None)
+    docs = docs.prefetch_related("lines", "posting_entry__lines__account")
+    for doc in docs:
+        lines = list(doc.lines.all())
+        subtotal = sum((line.extended_amount for line in lines), ZERO)
+        tax = sum((line.tax_amount for line in lines), ZERO)
+        if subtotal != doc.subtotal or tax != doc.tax_total or subtotal + tax != doc.grand_total:
+            result.problems.append(f"{doc.number}: totals no longer equal its lines")
+        ar = sum(
+            (
+                line.debit - line.credit
+                for line in doc.posting_entry.lines.all()
+                if line.account.code == Account.RECEIVABLE
+            ),
+            ZERO,
+        )
+        if ar != doc.grand_total:
+            result.problems.append(
+                f"{doc.number}: its entry moved A/R by {format_money(ar)}, not {format_money(doc.grand_total)}"
+            )
+    result.report.append(f"{len(docs)} posted or voided documents checked")
+    return result

@@ -1,0 +1,41 @@
+import django_filters
+from django import forms
+
+from customers.models import Customer
+from invoicing.models import DocumentStatus
+from invoicing.selectors import CREDIT_Q
+
+
+class DocumentFilter(django_filters.FilterSet):
+    customer = django_filters.ModelChoiceFilter(
+        queryset=Customer.objects.order_by("name"), empty_label="All customers"
+    )
+    type = django_filters.ChoiceFilter(
+        label="Type",
+        choices=[("invoices", "Invoices only"), ("credits", "Credits only")],
+        method="filter_type",
+        empty_label="Invoices and credits",
+    )
+    status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    open_only = django_filters.BooleanFilter(
+        label="Open only", method="filter_open", widget=forms.CheckboxInput
+    )
+    q = django_filters.CharFilter(label="Number", field_name="number", lookup_expr="icontains")
+
+    def filter_type(self, queryset, name, value):
+        if value == "credits":
+            return queryset.filter(CREDIT_Q)
+        if value == "invoices":
+            return queryset.exclude(CREDIT_Q)
+        return queryset
+
+    def filter_open(self, queryset, name, value):
+        if value:
+            return queryset.filter(status=DocumentStatus.POSTED).exclude(balance_due=0)
+        return queryset

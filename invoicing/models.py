@@ -1,0 +1,217 @@
+"""A/R documents: invoices and credit memos in one table (credits list alongside invoices
+everywhere, as aACE insists), their lines, item codes and tax profiles."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from customers.models import BillingTerms
+from ledger.models import Account
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class TaxProfile(models.Model):
+    code = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=100)
+    rate = models.DecimalField(
+        "rate (%)", max_digits=7, decimal_places=4, help_text="Percent, e.g. 8.2500"
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100), name="taxprofile_rate_0_100"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.rate.normalize():f}%)"
+
+
+class Item(models.Model):
+    """A line item code ("LIC"): what a line sells or credits, and where it posts."""
+
+    code = models.CharField(max_length=20, unique=True)
+    description = models.CharField(max_length=200)
+    income_account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Credited when an invoice line with this item is posted.",
+    )
+    credit_account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Debited when a credit memo line with this item is posted; "
+        "blank means Sales Returns and Allowances.",
+    )
+    default_unit_price = models.DecimalField(**MONEY, default=0)
+    default_tax_profile = models.ForeignKey(
+        TaxProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.description}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_MEMO = "credit_memo", "Credit Memo"
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    POSTED = "posted", "Posted"
+    VOID = "void", "Void"
+
+
+class CreditReason(models.TextChoices):
+    RETURN = "return", "Return"
+    PRICE_ADJUSTMENT = "price_adjustment", "Price adjustment"
+    CANCELLATION = "cancellation", "Cancellation"
+    GOODWILL = "goodwill", "Goodwill"
+    OTHER = "other", "Other"
+
+
+class DocumentSequence(models.Model):
+    """The last number handed out per kind; its row is locked while a number is taken."""
+
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices, primary_key=True)
+    prefix = models.CharField(max_length=10)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.prefix}{self.last_number:06d}"
+
+
+class Document(models.Model):
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices, db_index=True)
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="documents"
+    )
+    date = models.DateField(db_index=True)
+    billing_terms = models.CharField(max_length=20, choices=BillingTerms.choices)
+    due_date = models.DateField(db_index=True)
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT, db_index=True
+    )
+    source_invoice = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_memos",
+        help_text="The invoice a credit memo was made from.",
+    )
+    reason = models.CharField(max_length=20, choices=CreditReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    subtotal = models.DecimalField(**MONEY, default=0)
+    tax_total = models.DecimalField(**MONEY, default=0)
+    grand_total = models.DecimalField(**MONEY, default=0)
+    # The open (outstanding) amount, signed like grand_total. Kept by the services under a
+    # row lock; `check_ledger` recomputes it and ties it to the A/R control account.
+    balance_due = models.DecimalField(**MONEY, default=0)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posting_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_date = models.DateField(null=True, blank=True)
+    void_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        permissions = [
+            ("post_document", "Can post documents"),
+            ("void_document", "Can void posted documents"),
+            ("apply_credit", "Can apply and unapply credits"),
+            ("release_refund", "Can release refunds"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="posted") | Q(posted_at__isnull=False),
+                name="document_posted_has_posted_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "status"])]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("invoicing:detail", args=[self.pk])
+
+    @property
+    def is_credit(self) -> bool:
+        """aACE's rule: any document with a negative grand total is a credit memo."""
+        return self.kind == DocumentKind.CREDIT_MEMO or self.grand_total < 0
+
+    @property
+    def title(self) -> str:
+        return "Credit Memo" if self.is_credit else "Invoice"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DocumentStatus.DRAFT
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == DocumentStatus.POSTED
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=255, blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_price = models.DecimalField(**MONEY)
+    unit_adjustment = models.DecimalField(**MONEY, default=0)
+    tax_profile = models.ForeignKey(TaxProfile, on_delete=models.PROTECT, related_name="+")
+    # The rate in force when the line was saved, so a later rate change can't move a total.
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    extended_amount = models.DecimalField(**MONEY, default=0)
+    tax_amount = models.DecimalField(**MONEY, default=0)
+    source_line = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credited_by",
+        help_text="The invoice line a credit memo line credits.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.item.code} {self.quantity} x {self.unit_price}"

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from invoicing import views
+
+app_name = "invoicing"
+urlpatterns = [
+    path("", views.DocumentListView.as_view(), name="list"),
+    path("new/", views.document_create_view, name="create"),
+    path("<int:pk>/", views.document_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.document_edit_view, name="edit"),
+    path("<int:pk>/post/", views.document_post_view, name="post"),
+    path("<int:pk>/void/", views.document_void_view, name="void"),
+    path("<int:pk>/cancel/", views.document_cancel_view, name="cancel"),
+]

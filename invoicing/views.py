@@ -1,0 +1,317 @@
+"""Invoices hub, invoice/credit memo page, draft editor, post and void.
+
+Views parse input with a form, call one service and render; htmx requests get the
+fragment of the same template (`template#partial`).
+"""
+
+import csv
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from config.roles import Action, require
+from customers.models import Customer
+from invoicing import selectors, services
+from invoicing.filters import DocumentFilter
+from invoicing.forms import LINE_FIELDS, DocumentForm, LineFormSet
+from invoicing.models import Document, DocumentKind
+from invoicing.pricing import LineAmounts, document_totals, line_amounts
+from invoicing.tables import DocumentTable
+from ledger.selectors import entries_for_source
+
+MAX_LINES = 200
+
+
+class DocumentListView(SingleTableMixin, FilterView):
+    """The Invoices hub: invoices and credits together."""
+
+    table_class = DocumentTable
+    filterset_class = DocumentFilter
+    template_name = "invoicing/document_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return selectors.document_list()
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") == "csv":
+            return self.export_csv()
+        return super().get(request, *args, **kwargs)
+
+    def export_csv(self):
+        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
+        qs = filterset.qs if filterset.is_valid() else self.get_queryset().none()
+        table = self.table_class(qs)
+        response = HttpResponse(content_type="text/csv")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="invoices-{stamp}.csv"'
+        writer = csv.writer(response)
+        for row in table.as_values():
+            writer.writerow(row)
+        return response
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [self.template_name + "#results"]
+        return [self.template_name]
+
+
+def document_detail_view(request, pk):
+    document = _get_document(pk)
+    return TemplateResponse(
+        request,
+        "invoicing/document_detail.html",
+        {
+            "document": document,
+            "lines": selectors.document_lines(document),
+            "entries": entries_for_source(document),
+        },
+    )
+
+
+def _get_document(pk) -> Document:
+    try:
+        return selectors.document_get(pk)
+    except Document.DoesNotExist:
+        raise Http404("No such document.") from None
+
+
+# --- the draft editor -----------------------------------------------------------------
+
+
+def _qty(value) -> str:
+    return f"{value.normalize():f}" if value is not None else ""
+
+
+def _rows_from_document(document: Document) -> list[dict]:
+    return [
+        {
+            "item": line.item_id,
+            "description": line.description,
+            "quantity": _qty(line.quantity),
+            "unit_price": f"{line.unit_price:f}",
+            "unit_adjustment": f"{line.unit_adjustment:f}" if line.unit_adjustment else "",
+            "tax_profile": line.tax_profile_id,
+        }
+        for line in document.lines.all()
+    ]
+
+
+def _rows_from_post(data) -> list[dict]:
+    try:
+        count = int(data.get("lines-TOTAL_FORMS", 0))
+    except ValueError:
+        count = 0
+    count = max(0, min(count, MAX_LINES))
+    return [{field: data.get(f"lines-{i}-{field}", "") for field in LINE_FIELDS} for i in range(count)]
+
+
+def _preview_totals(formset):
+    """Totals of the rows that parse, for the live preview; rows with errors count as 0."""
+    amounts, per_row = [], []
+    for form in formset.forms:
+        if form.has_changed() and form.is_valid() and form.cleaned_data.get("tax_profile"):
+            data = form.cleaned_data
+            line = line_amounts(
+                quantity=data["quantity"],
+                unit_price=data["unit_price"],
+                unit_adjustment=data.get("unit_adjustment") or 0,
+                tax_rate=data["tax_profile"].rate,
+            )
+            amounts.append(line)
+            per_row.append(line.extended)
+        else:
+            amounts.append(LineAmounts(0, 0))
+            per_row.append(None)
+    return document_totals(amounts), per_row
+
+
+def _editor(request, *, kind, document=None, customer=None):
+    require(request.user, Action.EDIT_DRAFTS)
+    template = "invoicing/document_form.html"
+    errors = []
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        header = DocumentForm(request.POST, kind=kind)
+        if action in ("add_line",) or action.startswith("remove_line"):
+            rows = _rows_from_post(request.POST)
+            if action == "add_line" and len(rows) < MAX_LINES:
+                rows.append({})
+            elif action.startswith("remove_line:"):
+                index = action.split(":", 1)[1]
+                if index.isdigit() and int(index) < len(rows):
+                    rows.pop(int(index))
+            formset = LineFormSet(initial=rows, prefix="lines")
+            totals, per_row = _preview_totals(LineFormSet(_formset_data(rows), prefix="lines"))
+            if request.htmx:
+                template += "#lines"
+            # Adding or removing a row isn't a save: show no errors yet.
+            header = DocumentForm(kind=kind, initial=request.POST.dict())
+            return _render_editor(request, template, header, formset, totals, per_row, kind, document)
+        formset = LineFormSet(request.POST, prefix="lines")
+        if request.htmx and request.htmx.target == "totals":
+            totals, per_row = _preview_totals(formset)
+            return _render_editor(request, template + "#totals", header, formset, totals, per_row, kind, document)
+        if header.is_valid() and formset.is_valid():
+            data = header.cleaned_data
+            try:
+                if document is None:
+                    document = services.document_create(
+                        kind=kind,
+                        customer=data["customer"],
+                        date=data["date"],
+                        billing_terms=data["billing_terms"] or None,
+                        description=data["description"],
+                        reason=data.get("reason", ""),
+                        note=data.get("note", ""),
+                        lines=formset.line_inputs(),
+                        by=request.user,
+                    )
+                    messages.success(request, f"{document.title} {document.number} saved as a draft.")
+                else:
+                    document = services.document_update_draft(
+                        document=document,
+                        customer=data["customer"],
+                        date=data["date"],
+                        billing_terms=data["billing_terms"] or None,
+                        description=data["description"],
+                        reason=data.get("reason"),
+                        note=data.get("note"),
+                        lines=formset.line_inputs(),
+                        by=request.user,
+                    )
+                    messages.success(request, f"{document.title} {document.number} saved.")
+                return redirect(document)
+            except ValidationError as exc:
+                errors = exc.messages
+        totals, per_row = _preview_totals(formset)
+        return _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=errors)
+
+    if document is not None:
+        header = DocumentForm(
+            kind=kind,
+            initial={
+                "customer": document.customer_id,
+                "date": document.date,
+                "billing_terms": document.billing_terms,
+                "description": document.description,
+                "reason": document.reason,
+                "note": document.note,
+            },
+        )
+        rows = _rows_from_document(document)
+    else:
+        header = DocumentForm(kind=kind, initial={"customer": customer.pk if customer else None})
+        rows = [{}]
+    formset = LineFormSet(initial=rows, prefix="lines")
+    totals, per_row = _preview_totals(LineFormSet(_formset_data(rows), prefix="lines"))
+    return _render_editor(request, template, header, formset, totals, per_row, kind, document)
+
+
+def _formset_data(rows: list[dict]) -> dict:
+    data = {"lines-TOTAL_FORMS": str(len(rows)), "lines-INITIAL_FORMS": "0"}
+    for i, row in enumerate(rows):
+        for field, value in row.items():
+            data[f"lines-{i}-{field}"] = "" if value is None else str(value)
+    return data
+
+
+def _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=()):
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "form": header,
+            "formset": formset,
+            "rows": list(zip(formset.forms, per_row, strict=False)),
+            "totals": totals,
+            "kind": kind,
+            "kind_label": DocumentKind(kind).label,
+            "document": document,
+            "errors": errors,
+        },
+    )
+
+
+def document_create_view(request):
+    customer = None
+    if request.GET.get("customer", "").isdigit():
+        customer = Customer.objects.filter(pk=request.GET["customer"]).first()
+    return _editor(request, kind=DocumentKind.INVOICE, customer=customer)
+
+
+def document_edit_view(request, pk):
+    document = _get_document(pk)
+    if not document.is_draft:
+        messages.error(request, services.PostedDocumentLocked().messages[0])
+        return redirect(document)
+    return _editor(request, kind=document.kind, document=document)
+
+
+# --- posting and voiding ---------------------------------------------------------------
+
+
+def document_post_view(request, pk):
+    require(request.user, Action.POST)
+    document = _get_document(pk)
+    if request.method == "POST":
+        try:
+            services.document_post(document=document, by=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect(document)
+        messages.success(request, f"{document.title} {document.number} posted.")
+        return redirect(document)
+    legs = services.posting_legs(document) if document.is_draft else []
+    return TemplateResponse(
+        request,
+        "invoicing/document_post.html",
+        {"document": document, "legs": legs, "customer_ids": {document.customer_id: document.customer}},
+    )
+
+
+def document_void_view(request, pk):
+    require(request.user, Action.VOID)
+    document = _get_document(pk)
+    error = None
+    void_date = timezone.localdate()
+    if request.method == "POST":
+        try:
+            void_date = datetime.date.fromisoformat(request.POST.get("date", ""))
+        except ValueError:
+            error = "Enter a valid date."
+        if error is None:
+            try:
+                services.document_void(document=document, by=request.user, date=void_date)
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(request, f"{document.title} {document.number} voided.")
+                return redirect(document)
+    return TemplateResponse(
+        request,
+        "invoicing/document_void.html",
+        {"document": document, "error": error, "void_date": void_date},
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+def document_cancel_view(request, pk):
+    document = get_object_or_404(Document, pk=pk)
+    try:
+        services.document_cancel_draft(document=document, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Draft {document.number} cancelled.")
+    return redirect(document)

@@ -1,0 +1,15 @@
+"""Ledger errors. They subclass ValidationError so views show them as form errors."""
+
+from django.core.exceptions import ValidationError
+
+
+class LedgerError(ValidationError):
+    pass
+
+
+class UnbalancedEntry(LedgerError):
+    pass
+
+
+class PeriodClosed(LedgerError):
+    pass

@@ -1,0 +1,156 @@
+"""The general ledger: chart of accounts, balanced immutable journal entries, the
+books-closed date, and the audit trail every service writes to."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    INCOME = "income", "Income"
+    CONTRA_INCOME = "contra_income", "Contra-income"
+    EXPENSE = "expense", "Expense"
+
+
+class NormalSide(models.TextChoices):
+    DEBIT = "debit", "Debit"
+    CREDIT = "credit", "Credit"
+
+
+class Account(models.Model):
+    # Codes the services look accounts up by; accountants may add others in the admin.
+    BANK = "1000"
+    CARD_CLEARING = "1010"
+    RECEIVABLE = "1100"
+    DEPOSITS = "2100"
+    SALES_TAX = "2200"
+    SALES = "4000"
+    SALES_RETURNS = "4100"
+    REWARDS = "4200"
+    WRITE_OFFS = "6900"
+
+    code = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=AccountType.choices)
+    normal_side = models.CharField(max_length=6, choices=NormalSide.choices)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class LedgerSettings(models.Model):
+    """One row (pk=1): settings accountants change in the admin."""
+
+    books_closed_through = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Nothing may be posted dated on or before this date.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ledger settings"
+        verbose_name_plural = "ledger settings"
+
+    def __str__(self):
+        closed = self.books_closed_through
+        return f"Books closed through {closed:%m/%d/%Y}" if closed else "Books open"
+
+    @classmethod
+    def load(cls) -> "LedgerSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class JournalEntry(models.Model):
+    """One balanced entry. Entries are written posted and never change afterwards; a
+    correction is a reversing entry (`reversal_of`)."""
+
+    date = models.DateField(db_index=True)
+    memo = models.CharField(max_length=255, blank=True)
+    source_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source_ref = models.CharField("source document", max_length=40, blank=True, db_index=True)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self):
+        return f"JE-{self.pk:06d} {self.date:%m/%d/%Y} {self.memo}"
+
+    @property
+    def number(self) -> str:
+        return f"JE-{self.pk:06d}"
+
+
+class JournalLine(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_lines",
+        help_text="Set where the line touches A/R or Customer Deposits.",
+    )
+    debit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    credit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
+                name="journalline_debit_xor_credit_positive",
+            ),
+        ]
+
+    def __str__(self):
+        side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
+        return f"{self.account.code} {side}"
+
+
+class AuditEvent(models.Model):
+    """A domain event ("invoice posted", "customer changed") written by the service that
+    made the change, in the same transaction."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=60, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_id = models.PositiveBigIntegerField(null=True)
+    target_ref = models.CharField(max_length=80, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_ref}"
