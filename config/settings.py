@@ -83,7 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.roles",
             ],
-            "builtins": ["ledger.templatetags.money"],
+            "builtins": ["ledger.templatetags.money", "template_partials.templatetags.partials"],
         },
     }
 ]

@@ -79,6 +79,11 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        # Every row may be left blank (blank rows are skipped), so the editor can offer an
+        # empty row without the browser or the form insisting on filling it in.
+        return super()._construct_form(i, empty_permitted=True, use_required_attribute=False, **kwargs)
+
     def clean(self):
         if any(self.errors):
             return

@@ -180,6 +180,14 @@ class Document(models.Model):
         return "Credit Memo" if self.is_credit else "Invoice"
 
     @property
+    def display_balance(self):
+        """Balance Due as screens show it: the open amount once posted; a draft's whole
+        total (nothing can be applied to it yet); nothing for a void document."""
+        if self.status == DocumentStatus.DRAFT:
+            return self.grand_total
+        return self.balance_due
+
+    @property
     def is_draft(self) -> bool:
         return self.status == DocumentStatus.DRAFT
 

@@ -13,7 +13,7 @@ class DocumentTable(tables.Table):
     description = tables.Column(verbose_name="Description")
     billing_terms = tables.Column(verbose_name="Terms")
     grand_total = MoneyColumn(verbose_name="Grand Total")
-    balance_due = MoneyColumn(verbose_name="Balance Due")
+    balance_due = MoneyColumn(verbose_name="Balance Due", accessor="display_balance", order_by="balance_due")
     due_date = tables.DateColumn(verbose_name="Due", format="m/d/Y")
     status = tables.Column(verbose_name="Status")
 
@@ -38,6 +38,9 @@ class DocumentTable(tables.Table):
 
     def render_status(self, record, value):
         return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
+
+    def value_status(self, record, value):
+        return value
 
     def render_title(self, record):
         return record.title

@@ -159,7 +159,9 @@ def _editor(request, *, kind, document=None, customer=None):
         formset = LineFormSet(request.POST, prefix="lines")
         if request.htmx and request.htmx.target == "totals":
             totals, per_row = _preview_totals(formset)
-            return _render_editor(request, template + "#totals", header, formset, totals, per_row, kind, document)
+            return _render_editor(
+                request, template + "#totals", header, formset, totals, per_row, kind, document, oob=True
+            )
         if header.is_valid() and formset.is_valid():
             data = header.cleaned_data
             try:
@@ -224,7 +226,7 @@ def _formset_data(rows: list[dict]) -> dict:
     return data
 
 
-def _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=()):
+def _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=(), oob=False):
     return TemplateResponse(
         request,
         template,
@@ -237,6 +239,7 @@ def _render_editor(request, template, header, formset, totals, per_row, kind, do
             "kind_label": DocumentKind(kind).label,
             "document": document,
             "errors": errors,
+            "oob": oob,
         },
     )
 

@@ -1,0 +1,64 @@
+# Credit Desk — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test serve install install-dev migrate demo lint format check-ledger bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Demo data loads once per database; demo users are reset every run (passwords printed).
+var/.demo-loaded: | migrate
+	$(PY) manage.py seed_demo
+	touch $@
+
+demo: migrate var/.demo-loaded
+	$(PY) manage.py create_demo_users
+
+run: demo
+	@echo "Credit Desk on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+serve: migrate
+	DEBUG=$${DEBUG:-0} $(PY) manage.py collectstatic --noinput -v0
+	DEBUG=$${DEBUG:-0} $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: install-dev lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+check-ledger: migrate
+	$(PY) manage.py check_ledger
+
+bench: install-dev
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

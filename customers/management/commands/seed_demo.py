@@ -1,0 +1,181 @@
+"""`manage.py seed_demo`: deterministic, idempotent demo data.
+
+Running it twice changes nothing: customers are matched by code, and a customer's demo
+documents are created only when that customer has none yet.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from config.roles import Role
+from customers.models import BillingTerms, Customer
+from customers.services import customer_create
+from invoicing.models import Item, TaxProfile
+from invoicing.services import LineInput, document_create, document_post
+
+D = datetime.date
+CUSTOMERS = [
+    {
+        "code": "MSD",
+        "name": "Montboro School District",
+        "billing_contact": "Erica Dawson",
+        "email": "edawson@montboro.k12.co.us",
+        "phone": "(970) 555-0142",
+        "address_line1": "1498 Lakeshore Drive",
+        "city": "Montboro",
+        "state": "CO",
+        "postal_code": "80508",
+        "billing_terms": BillingTerms.NET_30,
+    },
+    {
+        "code": "HARB",
+        "name": "Harbor Light Photography",
+        "billing_contact": "Marcus Webb",
+        "email": "accounts@harborlightphoto.com",
+        "phone": "(207) 555-0199",
+        "address_line1": "22 Wharf Street",
+        "city": "Portland",
+        "state": "ME",
+        "postal_code": "04101",
+        "billing_terms": BillingTerms.NET_15,
+    },
+    {
+        "code": "CEDAR",
+        "name": "Cedar Ridge Veterinary Clinic",
+        "billing_contact": "Dr. Anita Shah",
+        "email": "billing@cedarridgevet.com",
+        "phone": "(503) 555-0110",
+        "address_line1": "880 Alder Road",
+        "city": "Salem",
+        "state": "OR",
+        "postal_code": "97301",
+        "billing_terms": BillingTerms.NET_30,
+    },
+    {
+        "code": "BRKS",
+        "name": "Brookside Builders Supply",
+        "billing_contact": "Tom Kowalski",
+        "email": "ap@brooksidebuilders.com",
+        "phone": "(414) 555-0173",
+        "address_line1": "4100 Industrial Parkway",
+        "address_line2": "Dock 3",
+        "city": "Milwaukee",
+        "state": "WI",
+        "postal_code": "53209",
+        "billing_terms": BillingTerms.NET_60,
+    },
+    {
+        "code": "LUNA",
+        "name": "Luna Café & Bakery",
+        "billing_contact": "Sofia Marquez",
+        "email": "sofia@lunacafe.example",
+        "phone": "(505) 555-0128",
+        "address_line1": "311 Canyon Road",
+        "city": "Santa Fe",
+        "state": "NM",
+        "postal_code": "87501",
+        "billing_terms": BillingTerms.DUE_ON_RECEIPT,
+    },
+    {
+        "code": "NWLAW",
+        "name": "Northwind Legal Partners",
+        "billing_contact": "Grace Holloway",
+        "email": "payables@northwindlegal.com",
+        "phone": "(312) 555-0187",
+        "address_line1": "200 W Madison St, Suite 1800",
+        "city": "Chicago",
+        "state": "IL",
+        "postal_code": "60606",
+        "billing_terms": BillingTerms.NET_30,
+    },
+    {
+        "code": "OLDM",
+        "name": "Old Mill Antiques",
+        "billing_contact": "Henry Price",
+        "email": "henry@oldmillantiques.example",
+        "address_line1": "9 Mill Lane",
+        "city": "Stowe",
+        "state": "VT",
+        "postal_code": "05672",
+        "billing_terms": BillingTerms.NET_30,
+        "is_active": False,
+        "notes": "Closed their shop in 2025; kept for history.",
+    },
+]
+
+# code -> [(date, description, [(item, qty, price)], post?)]
+DOCUMENTS = {
+    "MSD": [
+        (D(2026, 9, 14), "Fall picture day prints", [("PRT", "24", "250.00"), ("SHIP", "1", "45.00")], True),
+        (D(2026, 10, 20), "Yearbook proofs", [("SVC", "12", "125.00")], True),
+    ],
+    "HARB": [
+        (D(2026, 10, 2), "Studio rental, October", [("SVC", "8", "125.00")], True),
+        (D(2026, 11, 16), "Canvas prints", [("PRT", "3", "250.00")], False),
+    ],
+    "CEDAR": [(D(2026, 8, 28), "Clinic brochures", [("PRT", "5", "250.00"), ("SHIP", "1", "15.00")], True)],
+    "BRKS": [
+        (D(2026, 7, 15), "Catalog printing", [("PRT", "40", "250.00")], True),
+        (D(2026, 10, 30), "Catalog design services", [("SVC", "16", "125.00")], True),
+    ],
+    "LUNA": [(D(2026, 11, 9), "Menu boards", [("PRT", "2", "250.00")], True)],
+    "NWLAW": [(D(2026, 11, 3), "Annual report design", [("SVC", "30", "125.00")], True)],
+}
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data (safe to run again: it only adds what is missing)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        system = self._system_user()
+        created = 0
+        for fields in CUSTOMERS:
+            if Customer.objects.filter(code=fields["code"]).exists():
+                continue
+            customer_create(by=system, **fields)
+            created += 1
+        docs = 0
+        items = {i.code: i for i in Item.objects.select_related("default_tax_profile")}
+        out = TaxProfile.objects.get(code="OUT")
+        for code, rows in DOCUMENTS.items():
+            customer = Customer.objects.get(code=code)
+            if customer.documents.exists():
+                continue
+            for date, description, lines, post in rows:
+                doc = document_create(
+                    customer=customer,
+                    date=date,
+                    description=description,
+                    lines=[
+                        LineInput(
+                            item=items[item],
+                            quantity=Decimal(qty),
+                            unit_price=Decimal(price),
+                            tax_profile=items[item].default_tax_profile or out,
+                        )
+                        for item, qty, price in lines
+                    ],
+                    by=system,
+                )
+                if post:
+                    document_post(document=doc, by=system)
+                docs += 1
+        self.stdout.write(f"Demo data: {created} customers and {docs} documents added.")
+
+    def _system_user(self):
+        """The author of demo data: a Poster who can't log in."""
+        User = get_user_model()
+        user, made = User.objects.get_or_create(
+            username="demo-seed", defaults={"first_name": "Demo", "last_name": "Data"}
+        )
+        if made:
+            user.set_unusable_password()
+            user.save()
+        user.groups.add(Group.objects.get(name=Role.POSTER))
+        return User.objects.get(pk=user.pk)  # fresh: no cached permissions
