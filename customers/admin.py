@@ -14,7 +14,9 @@ class CustomerAdmin(admin.ModelAdmin):
         # Admin edits go through the same audit as the desk's forms.
         from customers.services import EDITABLE_FIELDS, customer_create, customer_update
 
-        fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+        fields = {
+            name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data
+        }
         if change:
             customer_update(customer=obj, by=request.user, **fields)
         else:

@@ -63,6 +63,8 @@ class Customer(models.Model):
     @property
     def address_lines(self) -> list[str]:
         city_line = " ".join(
-            part for part in [f"{self.city}," if self.city else "", self.state, self.postal_code] if part
+            part
+            for part in [f"{self.city}," if self.city else "", self.state, self.postal_code]
+            if part
         ).strip(" ,")
         return [line for line in [self.address_line1, self.address_line2, city_line] if line]

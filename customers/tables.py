@@ -14,6 +14,15 @@ class CustomerTable(tables.Table):
     class Meta:
         model = Customer
         fields = ["code", "name", "billing_contact", "email", "phone", "billing_terms"]
-        sequence = ["code", "name", "billing_contact", "email", "phone", "billing_terms", "ar_balance", "is_active"]
+        sequence = [
+            "code",
+            "name",
+            "billing_contact",
+            "email",
+            "phone",
+            "billing_terms",
+            "ar_balance",
+            "is_active",
+        ]
         order_by = "name"
         empty_text = "No customers match. Clear the filters or add a customer."

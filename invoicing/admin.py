@@ -5,7 +5,15 @@ from invoicing.models import Document, DocumentLine, Item, TaxProfile
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["code", "description", "income_account", "credit_account", "default_unit_price", "default_tax_profile", "is_active"]
+    list_display = [
+        "code",
+        "description",
+        "income_account",
+        "credit_account",
+        "default_unit_price",
+        "default_tax_profile",
+        "is_active",
+    ]
     list_filter = ["is_active", "income_account"]
     search_fields = ["code", "description"]
 
@@ -19,7 +27,16 @@ class DocumentLineInline(admin.TabularInline):
     model = DocumentLine
     extra = 0
     can_delete = False
-    fields = ["item", "description", "quantity", "unit_price", "unit_adjustment", "extended_amount", "tax_profile", "tax_amount"]
+    fields = [
+        "item",
+        "description",
+        "quantity",
+        "unit_price",
+        "unit_adjustment",
+        "extended_amount",
+        "tax_profile",
+        "tax_amount",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

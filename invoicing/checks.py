@@ -41,9 +41,11 @@ def check_open_amounts_in_range() -> CheckResult:
             result.problems.append(f"{number}: open {open_} outside 0..{total}")
         if total < 0 and not (total <= open_ <= ZERO):
             result.problems.append(f"{number}: open {open_} outside {total}..0")
-    for number in Document.objects.exclude(status=DocumentStatus.POSTED).exclude(
-        balance_due=0
-    ).values_list("number", flat=True):
+    for number in (
+        Document.objects.exclude(status=DocumentStatus.POSTED)
+        .exclude(balance_due=0)
+        .values_list("number", flat=True)
+    ):
         result.problems.append(f"{number}: not posted but carries an open amount")
     return result
 

@@ -18,10 +18,16 @@ class DocumentFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
     date_from = django_filters.DateFilter(
-        field_name="date", lookup_expr="gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+        field_name="date",
+        lookup_expr="gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        field_name="date", lookup_expr="lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+        field_name="date",
+        lookup_expr="lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     open_only = django_filters.BooleanFilter(
         label="Open only", method="filter_open", widget=forms.CheckboxInput

@@ -17,7 +17,9 @@ class DocumentForm(forms.Form):
         queryset=Customer.objects.filter(is_active=True).order_by("name"),
         empty_label="Choose a customer…",
     )
-    date = forms.DateField(initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
     billing_terms = forms.ChoiceField(
         choices=[("", "Customer's terms")] + list(BillingTerms.choices), required=False
     )
@@ -82,7 +84,9 @@ class BaseLineFormSet(forms.BaseFormSet):
     def _construct_form(self, i, **kwargs):
         # Every row may be left blank (blank rows are skipped), so the editor can offer an
         # empty row without the browser or the form insisting on filling it in.
-        return super()._construct_form(i, empty_permitted=True, use_required_attribute=False, **kwargs)
+        return super()._construct_form(
+            i, empty_permitted=True, use_required_attribute=False, **kwargs
+        )
 
     def clean(self):
         if any(self.errors):

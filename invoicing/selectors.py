@@ -44,9 +44,11 @@ def customer_documents(customer) -> QuerySet[Document]:
 
 def customer_ar_balance(customer) -> Decimal:
     """Sum of the open amounts of the customer's posted documents; negative when we owe them."""
-    return posted_documents().filter(customer=customer).aggregate(
-        total=Coalesce(Sum("balance_due"), Value(ZERO), output_field=_MONEY)
-    )["total"]
+    return (
+        posted_documents()
+        .filter(customer=customer)
+        .aggregate(total=Coalesce(Sum("balance_due"), Value(ZERO), output_field=_MONEY))["total"]
+    )
 
 
 def ar_balance_subquery():
@@ -76,7 +78,9 @@ def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
     if document.status == DocumentStatus.DRAFT or document.date > as_of:
         return ZERO
     if document.status == DocumentStatus.VOID:
-        if document.posting_entry_id is None or (document.void_date and document.void_date <= as_of):
+        if document.posting_entry_id is None or (
+            document.void_date and document.void_date <= as_of
+        ):
             return ZERO
         return document.grand_total
     return document.balance_due

@@ -56,7 +56,9 @@ def _next_number(kind: str) -> str:
     transaction commits, so concurrent creators get distinct, consecutive numbers."""
     seq = DocumentSequence.objects.select_for_update().filter(kind=kind).first()
     if seq is None:
-        DocumentSequence.objects.get_or_create(kind=kind, defaults={"prefix": SEQUENCE_PREFIX[kind]})
+        DocumentSequence.objects.get_or_create(
+            kind=kind, defaults={"prefix": SEQUENCE_PREFIX[kind]}
+        )
         seq = DocumentSequence.objects.select_for_update().get(kind=kind)
     seq.last_number += 1
     seq.save(update_fields=["last_number"])
@@ -213,7 +215,12 @@ def posting_legs(document: Document) -> list[Leg]:
     """The entry posting `document` writes: A/R for the grand total against each line's
     account and Sales Tax Payable. Works for either sign, so a credit memo (negative
     lines) debits its accounts and credits A/R."""
-    accounts = {a.code: a for a in Account.objects.filter(code__in=[Account.RECEIVABLE, Account.SALES_TAX, Account.SALES_RETURNS])}
+    accounts = {
+        a.code: a
+        for a in Account.objects.filter(
+            code__in=[Account.RECEIVABLE, Account.SALES_TAX, Account.SALES_RETURNS]
+        )
+    }
     signed = signed_accumulator()  # debit positive
     customer_id = document.customer_id
     signed[(accounts[Account.RECEIVABLE], customer_id)] += document.grand_total
@@ -234,7 +241,10 @@ def document_post(*, document: Document, by) -> Document:
     require(by, Action.POST)
     document = _lock(document)
     if document.status != DocumentStatus.DRAFT:
-        raise InvoicingError(f"{document.number} is already {document.get_status_display().lower()}.", code="not_draft")
+        raise InvoicingError(
+            f"{document.number} is already {document.get_status_display().lower()}.",
+            code="not_draft",
+        )
     if not document.lines.exists():
         raise InvoicingError("A document needs at least one line to be posted.", code="no_lines")
     ensure_period_open(document.date)
@@ -270,7 +280,9 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
     require(by, Action.VOID)
     document = _lock(document)
     if document.status != DocumentStatus.POSTED:
-        raise InvoicingError("Only a posted document can be voided; delete a draft instead.", code="not_posted")
+        raise InvoicingError(
+            "Only a posted document can be voided; delete a draft instead.", code="not_posted"
+        )
     if document.balance_due != document.grand_total:
         raise InvoicingError(
             f"{document.number} has applications, payments or refunds; remove them before voiding.",
@@ -282,7 +294,10 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
             {"date": "The void date can't be before the document's date."}, code="void_before_date"
         )
     reversal = journal_entry_reverse(
-        entry=document.posting_entry, date=date, by=by, memo=f"Void of {document.title} {document.number}"
+        entry=document.posting_entry,
+        date=date,
+        by=by,
+        memo=f"Void of {document.title} {document.number}",
     )
     document.status = DocumentStatus.VOID
     document.voided_by = by

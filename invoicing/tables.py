@@ -9,11 +9,17 @@ class DocumentTable(tables.Table):
     number = tables.Column(verbose_name="Number", linkify=True)
     title = tables.Column(verbose_name="Type", accessor="title", orderable=False)
     date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
-    customer = tables.Column(verbose_name="Customer", accessor="customer__name", linkify=lambda record: record.customer.get_absolute_url())
+    customer = tables.Column(
+        verbose_name="Customer",
+        accessor="customer__name",
+        linkify=lambda record: record.customer.get_absolute_url(),
+    )
     description = tables.Column(verbose_name="Description")
     billing_terms = tables.Column(verbose_name="Terms")
     grand_total = MoneyColumn(verbose_name="Grand Total")
-    balance_due = MoneyColumn(verbose_name="Balance Due", accessor="display_balance", order_by="balance_due")
+    balance_due = MoneyColumn(
+        verbose_name="Balance Due", accessor="display_balance", order_by="balance_due"
+    )
     due_date = tables.DateColumn(verbose_name="Due", format="m/d/Y")
     status = tables.Column(verbose_name="Status")
 

@@ -47,7 +47,9 @@ class DocumentListView(SingleTableMixin, FilterView):
         return super().get(request, *args, **kwargs)
 
     def export_csv(self):
-        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
+        filterset = self.filterset_class(
+            self.request.GET, queryset=self.get_queryset(), request=self.request
+        )
         qs = filterset.qs if filterset.is_valid() else self.get_queryset().none()
         table = self.table_class(qs)
         response = HttpResponse(content_type="text/csv")
@@ -111,7 +113,9 @@ def _rows_from_post(data) -> list[dict]:
     except ValueError:
         count = 0
     count = max(0, min(count, MAX_LINES))
-    return [{field: data.get(f"lines-{i}-{field}", "") for field in LINE_FIELDS} for i in range(count)]
+    return [
+        {field: data.get(f"lines-{i}-{field}", "") for field in LINE_FIELDS} for i in range(count)
+    ]
 
 
 def _preview_totals(formset):
@@ -155,12 +159,22 @@ def _editor(request, *, kind, document=None, customer=None):
                 template += "#lines"
             # Adding or removing a row isn't a save: show no errors yet.
             header = DocumentForm(kind=kind, initial=request.POST.dict())
-            return _render_editor(request, template, header, formset, totals, per_row, kind, document)
+            return _render_editor(
+                request, template, header, formset, totals, per_row, kind, document
+            )
         formset = LineFormSet(request.POST, prefix="lines")
         if request.htmx and request.htmx.target == "totals":
             totals, per_row = _preview_totals(formset)
             return _render_editor(
-                request, template + "#totals", header, formset, totals, per_row, kind, document, oob=True
+                request,
+                template + "#totals",
+                header,
+                formset,
+                totals,
+                per_row,
+                kind,
+                document,
+                oob=True,
             )
         if header.is_valid() and formset.is_valid():
             data = header.cleaned_data
@@ -177,7 +191,9 @@ def _editor(request, *, kind, document=None, customer=None):
                         lines=formset.line_inputs(),
                         by=request.user,
                     )
-                    messages.success(request, f"{document.title} {document.number} saved as a draft.")
+                    messages.success(
+                        request, f"{document.title} {document.number} saved as a draft."
+                    )
                 else:
                     document = services.document_update_draft(
                         document=document,
@@ -195,7 +211,9 @@ def _editor(request, *, kind, document=None, customer=None):
             except ValidationError as exc:
                 errors = exc.messages
         totals, per_row = _preview_totals(formset)
-        return _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=errors)
+        return _render_editor(
+            request, template, header, formset, totals, per_row, kind, document, errors=errors
+        )
 
     if document is not None:
         header = DocumentForm(
@@ -226,7 +244,9 @@ def _formset_data(rows: list[dict]) -> dict:
     return data
 
 
-def _render_editor(request, template, header, formset, totals, per_row, kind, document, errors=(), oob=False):
+def _render_editor(
+    request, template, header, formset, totals, per_row, kind, document, errors=(), oob=False
+):
     return TemplateResponse(
         request,
         template,
@@ -278,7 +298,11 @@ def document_post_view(request, pk):
     return TemplateResponse(
         request,
         "invoicing/document_post.html",
-        {"document": document, "legs": legs, "customer_ids": {document.customer_id: document.customer}},
+        {
+            "document": document,
+            "legs": legs,
+            "customer_ids": {document.customer_id: document.customer},
+        },
     )
 
 

@@ -36,7 +36,9 @@ def register(check: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
 
 
 def check_balanced_entries() -> CheckResult:
-    result = CheckResult("1", "Every journal entry balances; each line is a positive debit xor credit")
+    result = CheckResult(
+        "1", "Every journal entry balances; each line is a positive debit xor credit"
+    )
     for entry_id, dr, cr in selectors.unbalanced_entries():
         result.problems.append(
             f"JE-{entry_id:06d}: debits {format_money(dr)} != credits {format_money(cr)}"
@@ -70,13 +72,17 @@ def check_entries_immutable() -> CheckResult:
         "lines", "reversal_of__lines"
     )
     for rev in reversals:
-        mine = sorted((line.account_id, line.customer_id, line.debit, line.credit) for line in rev.lines.all())
+        mine = sorted(
+            (line.account_id, line.customer_id, line.debit, line.credit) for line in rev.lines.all()
+        )
         theirs = sorted(
             (line.account_id, line.customer_id, line.credit, line.debit)
             for line in rev.reversal_of.lines.all()
         )
         if mine != theirs:
-            result.problems.append(f"{rev.number} is not the exact reverse of {rev.reversal_of.number}")
+            result.problems.append(
+                f"{rev.number} is not the exact reverse of {rev.reversal_of.number}"
+            )
     return result
 
 

@@ -20,7 +20,9 @@ class PlainDecimalField(forms.DecimalField):
     }
 
     def __init__(self, *, max_digits=14, decimal_places=2, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
         super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
 
     def widget_attrs(self, widget):

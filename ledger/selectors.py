@@ -34,9 +34,13 @@ def _lines(as_of: datetime.date | None):
 
 def account_balance(code: str, *, as_of: datetime.date | None = None) -> Decimal:
     """Debit-positive balance of one account."""
-    totals = _lines(as_of).filter(account__code=code).aggregate(
-        dr=Coalesce(Sum("debit"), Value(ZERO), output_field=_MONEY),
-        cr=Coalesce(Sum("credit"), Value(ZERO), output_field=_MONEY),
+    totals = (
+        _lines(as_of)
+        .filter(account__code=code)
+        .aggregate(
+            dr=Coalesce(Sum("debit"), Value(ZERO), output_field=_MONEY),
+            cr=Coalesce(Sum("credit"), Value(ZERO), output_field=_MONEY),
+        )
     )
     return totals["dr"] - totals["cr"]
 

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from config.roles import STAFF_ROLES, Role
+from config.roles import STAFF_ROLES
 from customers.models import BillingTerms, Customer
 from invoicing.models import Item, TaxProfile
 from invoicing.services import LineInput, document_create, document_post
@@ -33,7 +33,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def make_user(role: str | None, username: str | None = None):
-    user = UserFactory(username=username or (role or "nobody").lower().replace("/", "").replace(" ", "_"), role=role)
+    user = UserFactory(
+        username=username or (role or "nobody").lower().replace("/", "").replace(" ", "_"),
+        role=role,
+    )
     # A fresh instance: Django caches permissions on the object it first checked.
     return get_user_model().objects.get(pk=user.pk)
 
@@ -56,7 +59,9 @@ def tax(code: str = "OUT") -> TaxProfile:
     return TaxProfile.objects.get(code=code)
 
 
-def line(item_code="PRT", quantity="1", unit_price="100.00", tax_code="OUT", adjustment="0") -> LineInput:
+def line(
+    item_code="PRT", quantity="1", unit_price="100.00", tax_code="OUT", adjustment="0"
+) -> LineInput:
     return LineInput(
         item=item(item_code),
         quantity=Decimal(quantity),

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,29 +14,78 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='Short code shown on documents, e.g. MSD.', max_length=20, unique=True)),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('billing_contact', models.CharField(blank=True, max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('address_line1', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(blank=True, max_length=50, verbose_name='state / region')),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('billing_terms', models.CharField(choices=[('due_on_receipt', 'Due on receipt'), ('net_15', 'Net 15'), ('net_30', 'Net 30'), ('net_60', 'Net 60')], default='net_30', max_length=20)),
-                ('notes', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Short code shown on documents, e.g. MSD.",
+                        max_length=20,
+                        unique=True,
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                ("billing_contact", models.CharField(blank=True, max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=200, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=200, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=100)),
+                (
+                    "state",
+                    models.CharField(blank=True, max_length=50, verbose_name="state / region"),
+                ),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                (
+                    "billing_terms",
+                    models.CharField(
+                        choices=[
+                            ("due_on_receipt", "Due on receipt"),
+                            ("net_15", "Net 15"),
+                            ("net_30", "Net 30"),
+                            ("net_60", "Net 60"),
+                        ],
+                        default="net_30",
+                        max_length=20,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -6,95 +6,206 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DocumentLine',
+            name="DocumentLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('unit_adjustment', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('tax_rate', models.DecimalField(decimal_places=4, default=0, max_digits=7)),
-                ('extended_amount', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('tax_amount', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("description", models.CharField(blank=True, max_length=255)),
+                ("quantity", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "unit_adjustment",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14),
+                ),
+                ("tax_rate", models.DecimalField(decimal_places=4, default=0, max_digits=7)),
+                (
+                    "extended_amount",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14),
+                ),
+                ("tax_amount", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DocumentSequence',
+            name="DocumentSequence",
             fields=[
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('credit_memo', 'Credit Memo')], max_length=20, primary_key=True, serialize=False)),
-                ('prefix', models.CharField(max_length=10)),
-                ('last_number', models.PositiveIntegerField(default=0)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("invoice", "Invoice"), ("credit_memo", "Credit Memo")],
+                        max_length=20,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("prefix", models.CharField(max_length=10)),
+                ("last_number", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('description', models.CharField(max_length=200)),
-                ('default_unit_price', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("description", models.CharField(max_length=200)),
+                (
+                    "default_unit_price",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='TaxProfile',
+            name="TaxProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=10, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('rate', models.DecimalField(decimal_places=4, help_text='Percent, e.g. 8.2500', max_digits=7, verbose_name='rate (%)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=10, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "rate",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="Percent, e.g. 8.2500",
+                        max_digits=7,
+                        verbose_name="rate (%)",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('credit_memo', 'Credit Memo')], db_index=True, max_length=20)),
-                ('number', models.CharField(max_length=20, unique=True)),
-                ('date', models.DateField(db_index=True)),
-                ('billing_terms', models.CharField(choices=[('due_on_receipt', 'Due on receipt'), ('net_15', 'Net 15'), ('net_30', 'Net 30'), ('net_60', 'Net 60')], max_length=20)),
-                ('due_date', models.DateField(db_index=True)),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('posted', 'Posted'), ('void', 'Void')], db_index=True, default='draft', max_length=10)),
-                ('reason', models.CharField(blank=True, choices=[('return', 'Return'), ('price_adjustment', 'Price adjustment'), ('cancellation', 'Cancellation'), ('goodwill', 'Goodwill'), ('other', 'Other')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('subtotal', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('tax_total', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('grand_total', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('balance_due', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('posted_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_date', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='customers.customer')),
-                ('posted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("invoice", "Invoice"), ("credit_memo", "Credit Memo")],
+                        db_index=True,
+                        max_length=20,
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True)),
+                ("date", models.DateField(db_index=True)),
+                (
+                    "billing_terms",
+                    models.CharField(
+                        choices=[
+                            ("due_on_receipt", "Due on receipt"),
+                            ("net_15", "Net 15"),
+                            ("net_30", "Net 30"),
+                            ("net_60", "Net 60"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("due_date", models.DateField(db_index=True)),
+                ("description", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("posted", "Posted"), ("void", "Void")],
+                        db_index=True,
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("return", "Return"),
+                            ("price_adjustment", "Price adjustment"),
+                            ("cancellation", "Cancellation"),
+                            ("goodwill", "Goodwill"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("subtotal", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("tax_total", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("grand_total", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("balance_due", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("posted_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_date", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "posted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', '-id'],
-                'permissions': [('post_document', 'Can post documents'), ('void_document', 'Can void posted documents'), ('apply_credit', 'Can apply and unapply credits'), ('release_refund', 'Can release refunds')],
+                "ordering": ["-date", "-id"],
+                "permissions": [
+                    ("post_document", "Can post documents"),
+                    ("void_document", "Can void posted documents"),
+                    ("apply_credit", "Can apply and unapply credits"),
+                    ("release_refund", "Can release refunds"),
+                ],
             },
         ),
     ]

@@ -6,86 +6,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('invoicing', '0001_initial'),
-        ('ledger', '0001_initial'),
+        ("invoicing", "0001_initial"),
+        ("ledger", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='posting_entry',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.journalentry'),
+            model_name="document",
+            name="posting_entry",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.journalentry",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='source_invoice',
-            field=models.ForeignKey(blank=True, help_text='The invoice a credit memo was made from.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_memos', to='invoicing.document'),
+            model_name="document",
+            name="source_invoice",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The invoice a credit memo was made from.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="credit_memos",
+                to="invoicing.document",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='updated_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="updated_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='void_entry',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.journalentry'),
+            model_name="document",
+            name="void_entry",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.journalentry",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='voided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="voided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='documentline',
-            name='document',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='invoicing.document'),
+            model_name="documentline",
+            name="document",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lines",
+                to="invoicing.document",
+            ),
         ),
         migrations.AddField(
-            model_name='documentline',
-            name='source_line',
-            field=models.ForeignKey(blank=True, help_text='The invoice line a credit memo line credits.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credited_by', to='invoicing.documentline'),
+            model_name="documentline",
+            name="source_line",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The invoice line a credit memo line credits.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="credited_by",
+                to="invoicing.documentline",
+            ),
         ),
         migrations.AddField(
-            model_name='item',
-            name='credit_account',
-            field=models.ForeignKey(blank=True, help_text='Debited when a credit memo line with this item is posted; blank means Sales Returns and Allowances.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account'),
+            model_name="item",
+            name="credit_account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Debited when a credit memo line with this item is posted; blank means Sales Returns and Allowances.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.account",
+            ),
         ),
         migrations.AddField(
-            model_name='item',
-            name='income_account',
-            field=models.ForeignKey(help_text='Credited when an invoice line with this item is posted.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account'),
+            model_name="item",
+            name="income_account",
+            field=models.ForeignKey(
+                help_text="Credited when an invoice line with this item is posted.",
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.account",
+            ),
         ),
         migrations.AddField(
-            model_name='documentline',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.item'),
+            model_name="documentline",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="invoicing.item"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxprofile',
-            constraint=models.CheckConstraint(condition=models.Q(('rate__gte', 0), ('rate__lte', 100)), name='taxprofile_rate_0_100'),
+            model_name="taxprofile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rate__gte", 0), ("rate__lte", 100)),
+                name="taxprofile_rate_0_100",
+            ),
         ),
         migrations.AddField(
-            model_name='item',
-            name='default_tax_profile',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.taxprofile'),
+            model_name="item",
+            name="default_tax_profile",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="invoicing.taxprofile",
+            ),
         ),
         migrations.AddField(
-            model_name='documentline',
-            name='tax_profile',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoicing.taxprofile'),
+            model_name="documentline",
+            name="tax_profile",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="invoicing.taxprofile",
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['customer', 'status'], name='invoicing_d_custome_9e4df8_idx'),
+            model_name="document",
+            index=models.Index(
+                fields=["customer", "status"], name="invoicing_d_custome_9e4df8_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'posted'), _negated=True), ('posted_at__isnull', False), _connector='OR'), name='document_posted_has_posted_at'),
+            model_name="document",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "posted"), _negated=True),
+                    ("posted_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="document_posted_has_posted_at",
+            ),
         ),
     ]

@@ -4,7 +4,10 @@ from decimal import Decimal
 
 from django.db import migrations
 
-TAXES = [("OUT", "Out of scope / exempt", Decimal("0")), ("STD", "Standard sales tax", Decimal("8.25"))]
+TAXES = [
+    ("OUT", "Out of scope / exempt", Decimal("0")),
+    ("STD", "Standard sales tax", Decimal("8.25")),
+]
 # code, description, income account, credit account (None: Sales Returns), price, tax
 ITEMS = [
     ("PRT", "Printed product", "4000", None, Decimal("250.00"), "STD"),
@@ -21,7 +24,9 @@ def seed(apps, schema_editor):
     TaxProfile = apps.get_model("invoicing", "TaxProfile")
     profiles = {}
     for code, name, rate in TAXES:
-        profiles[code], _ = TaxProfile.objects.get_or_create(code=code, defaults={"name": name, "rate": rate})
+        profiles[code], _ = TaxProfile.objects.get_or_create(
+            code=code, defaults={"name": name, "rate": rate}
+        )
     Account = apps.get_model("ledger", "Account")
     Item = apps.get_model("invoicing", "Item")
     for code, description, income, credit, price, tax in ITEMS:

@@ -6,99 +6,234 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('customers', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=10, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('type', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('equity', 'Equity'), ('income', 'Income'), ('contra_income', 'Contra-income'), ('expense', 'Expense')], max_length=20)),
-                ('normal_side', models.CharField(choices=[('debit', 'Debit'), ('credit', 'Credit')], max_length=6)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=10, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("asset", "Asset"),
+                            ("liability", "Liability"),
+                            ("equity", "Equity"),
+                            ("income", "Income"),
+                            ("contra_income", "Contra-income"),
+                            ("expense", "Expense"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "normal_side",
+                    models.CharField(
+                        choices=[("debit", "Debit"), ("credit", "Credit")], max_length=6
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerSettings',
+            name="LedgerSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('books_closed_through', models.DateField(blank=True, help_text='Nothing may be posted dated on or before this date.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "books_closed_through",
+                    models.DateField(
+                        blank=True,
+                        help_text="Nothing may be posted dated on or before this date.",
+                        null=True,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'ledger settings',
-                'verbose_name_plural': 'ledger settings',
+                "verbose_name": "ledger settings",
+                "verbose_name_plural": "ledger settings",
             },
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(db_index=True)),
-                ('memo', models.CharField(blank=True, max_length=255)),
-                ('source_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('source_ref', models.CharField(blank=True, db_index=True, max_length=40, verbose_name='source document')),
-                ('posted_at', models.DateTimeField()),
-                ('posted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reversal_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='ledger.journalentry')),
-                ('source_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(db_index=True)),
+                ("memo", models.CharField(blank=True, max_length=255)),
+                ("source_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "source_ref",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=40, verbose_name="source document"
+                    ),
+                ),
+                ("posted_at", models.DateTimeField()),
+                (
+                    "posted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reversal_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "source_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'journal entries',
-                'ordering': ['-date', '-id'],
+                "verbose_name_plural": "journal entries",
+                "ordering": ["-date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JournalLine',
+            name="JournalLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('debit', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('credit', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('memo', models.CharField(blank=True, max_length=255)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='ledger.account')),
-                ('customer', models.ForeignKey(blank=True, help_text='Set where the line touches A/R or Customer Deposits.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='journal_lines', to='customers.customer')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='ledger.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("debit", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("credit", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("memo", models.CharField(blank=True, max_length=255)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set where the line touches A/R or Customer Deposits.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="journal_lines",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="ledger.journalentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(db_index=True, max_length=60)),
-                ('target_id', models.PositiveBigIntegerField(null=True)),
-                ('target_ref', models.CharField(blank=True, max_length=80)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('target_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("action", models.CharField(db_index=True, max_length=60)),
+                ("target_id", models.PositiveBigIntegerField(null=True)),
+                ("target_ref", models.CharField(blank=True, max_length=80)),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "target_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='ledger_audi_target__30a420_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["target_type", "target_id"], name="ledger_audi_target__30a420_idx"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='journalentry',
-            index=models.Index(fields=['source_type', 'source_id'], name='ledger_jour_source__dc298d_idx'),
+            model_name="journalentry",
+            index=models.Index(
+                fields=["source_type", "source_id"], name="ledger_jour_source__dc298d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalline',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('debit__gt', 0), ('credit', 0)), models.Q(('credit__gt', 0), ('debit', 0)), _connector='OR'), name='journalline_debit_xor_credit_positive'),
+            model_name="journalline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("debit__gt", 0), ("credit", 0)),
+                    models.Q(("credit__gt", 0), ("debit", 0)),
+                    _connector="OR",
+                ),
+                name="journalline_debit_xor_credit_positive",
+            ),
         ),
     ]

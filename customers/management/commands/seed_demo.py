@@ -111,14 +111,21 @@ CUSTOMERS = [
 # code -> [(date, description, [(item, qty, price)], post?)]
 DOCUMENTS = {
     "MSD": [
-        (D(2026, 9, 14), "Fall picture day prints", [("PRT", "24", "250.00"), ("SHIP", "1", "45.00")], True),
+        (
+            D(2026, 9, 14),
+            "Fall picture day prints",
+            [("PRT", "24", "250.00"), ("SHIP", "1", "45.00")],
+            True,
+        ),
         (D(2026, 10, 20), "Yearbook proofs", [("SVC", "12", "125.00")], True),
     ],
     "HARB": [
         (D(2026, 10, 2), "Studio rental, October", [("SVC", "8", "125.00")], True),
         (D(2026, 11, 16), "Canvas prints", [("PRT", "3", "250.00")], False),
     ],
-    "CEDAR": [(D(2026, 8, 28), "Clinic brochures", [("PRT", "5", "250.00"), ("SHIP", "1", "15.00")], True)],
+    "CEDAR": [
+        (D(2026, 8, 28), "Clinic brochures", [("PRT", "5", "250.00"), ("SHIP", "1", "15.00")], True)
+    ],
     "BRKS": [
         (D(2026, 7, 15), "Catalog printing", [("PRT", "40", "250.00")], True),
         (D(2026, 10, 30), "Catalog design services", [("SVC", "16", "125.00")], True),
