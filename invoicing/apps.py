@@ -12,3 +12,4 @@ class InvoicingConfig(AppConfig):
         register(checks.check_receivable_ties_out)
         register(checks.check_open_amounts_in_range)
         register(checks.check_posted_documents_match_entries)
+        register(checks.check_credit_quantities)

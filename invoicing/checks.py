@@ -1,7 +1,7 @@
 """Subledger invariants of accounting.md, registered with `check_ledger`."""
 
 from invoicing.models import Document, DocumentStatus
-from invoicing.selectors import open_balances_by_customer
+from invoicing.selectors import open_balances_by_customer, over_credited_lines
 from ledger import selectors as ledger_selectors
 from ledger.checks import CheckResult
 from ledger.models import Account
@@ -75,4 +75,14 @@ def check_posted_documents_match_entries() -> CheckResult:
                 f"{doc.number}: its entry moved A/R by {format_money(ar)}, not {format_money(doc.grand_total)}"
             )
     result.report.append(f"{len(docs)} posted or voided documents checked")
+    return result
+
+
+def check_credit_quantities() -> CheckResult:
+    """Invariant 5: no invoice line is credited beyond its quantity over all its memos."""
+    result = CheckResult("5", "Credit memos never credit more of a line than was invoiced")
+    for number, position, invoiced, credited in over_credited_lines():
+        result.problems.append(
+            f"{number} line {position}: invoiced {invoiced.normalize():f}, credited {credited.normalize():f}"
+        )
     return result

@@ -103,3 +103,65 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=0, can_delete=False)
+
+
+class CreditFromInvoiceForm(forms.Form):
+    """Spectra's "Create Credit Memo" from an invoice: each line with what is still
+    creditable, prefilled with all of it; the rep lowers quantities or unticks lines.
+    Quantities are entered positive; the memo stores them negative."""
+
+    date = forms.DateField(
+        initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.ChoiceField(choices=CreditReason.choices)
+    description = forms.CharField(max_length=255, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, rows, current: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for row in rows:
+            pk = row.line.pk
+            start = current.get(pk) if current is not None else row.remaining
+            self.fields[f"include_{pk}"] = forms.BooleanField(
+                required=False, initial=bool(start), label=f"Credit line {row.line.position}"
+            )
+            self.fields[f"qty_{pk}"] = QuantityField(
+                required=False,
+                initial=f"{start.normalize():f}" if start else "",
+                label=f"Quantity to credit, line {row.line.position}",
+            )
+
+    def line_rows(self):
+        return [
+            (row, self[f"include_{row.line.pk}"], self[f"qty_{row.line.pk}"]) for row in self.rows
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        quantities = {}
+        for row in self.rows:
+            pk = row.line.pk
+            if not cleaned.get(f"include_{pk}"):
+                continue
+            qty = cleaned.get(f"qty_{pk}")
+            if f"qty_{pk}" in self.errors:
+                continue
+            if qty is None or qty == 0:
+                self.add_error(f"qty_{pk}", "Enter a quantity to credit, or untick the line.")
+            elif qty < 0:
+                self.add_error(
+                    f"qty_{pk}",
+                    "Enter the quantity as a positive number; the memo shows it negative.",
+                )
+            elif qty > row.remaining:
+                self.add_error(
+                    f"qty_{pk}",
+                    f"Only {row.remaining.normalize():f} can still be credited on this line.",
+                )
+            else:
+                quantities[pk] = qty
+        if not self.errors and not quantities:
+            raise forms.ValidationError("Tick at least one line and enter a quantity to credit.")
+        cleaned["quantities"] = quantities
+        return cleaned

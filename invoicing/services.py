@@ -5,7 +5,7 @@ what it changes, and writes an audit event.
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from config.roles import Action, require
 from customers.models import BillingTerms, Customer
-from invoicing.exceptions import InvoicingError, PostedDocumentLocked
+from invoicing.exceptions import (
+    POSTED_LOCKED_MESSAGE,
+    InvoicingError,
+    OverCredit,
+    PostedDocumentLocked,
+)
 from invoicing.models import (
     Document,
     DocumentKind,
@@ -49,6 +54,12 @@ class LineInput:
     description: str = ""
     unit_adjustment: Decimal = ZERO
     source_line: DocumentLine | None = None
+    # A credit memo line copies the rate its invoice line was charged, not today's rate.
+    tax_rate: Decimal | None = None
+
+    @property
+    def rate(self) -> Decimal:
+        return self.tax_rate if self.tax_rate is not None else self.tax_profile.rate
 
 
 def _next_number(kind: str) -> str:
@@ -72,7 +83,7 @@ def _build_lines(document: Document, lines: list[LineInput]) -> list[DocumentLin
             quantity=line.quantity,
             unit_price=line.unit_price,
             unit_adjustment=line.unit_adjustment,
-            tax_rate=line.tax_profile.rate,
+            tax_rate=line.rate,
         )
         built.append(
             DocumentLine(
@@ -84,7 +95,7 @@ def _build_lines(document: Document, lines: list[LineInput]) -> list[DocumentLin
                 unit_price=line.unit_price,
                 unit_adjustment=line.unit_adjustment or ZERO,
                 tax_profile=line.tax_profile,
-                tax_rate=line.tax_profile.rate,
+                tax_rate=line.rate,
                 extended_amount=amounts.extended,
                 tax_amount=amounts.tax,
                 source_line=line.source_line,
@@ -112,6 +123,37 @@ def _check_lines(lines: list[LineInput]) -> None:
         raise InvoicingError("Add at least one line.", code="no_lines")
 
 
+def _as_credit_lines(lines: list[LineInput]) -> list[LineInput]:
+    """A credit memo's lines are negative, as Spectra enters them: a line typed as a
+    positive amount (2 × 250.00) is stored negative (−2 × 250.00); one typed the aACE way
+    (1 × −250.00) is already negative and is kept."""
+    normalized = []
+    for line in lines:
+        if line.quantity * (line.unit_price - (line.unit_adjustment or ZERO)) > 0:
+            line = replace(line, quantity=-line.quantity)
+        normalized.append(line)
+    return normalized
+
+
+def _check_credit_total(document: Document) -> None:
+    if document.kind == DocumentKind.CREDIT_MEMO and document.grand_total >= 0:
+        raise InvoicingError("A credit memo needs a total below zero.", code="credit_not_negative")
+
+
+def _live_credit_memos(invoice: Document):
+    return invoice.credit_memos.exclude(status=DocumentStatus.VOID)
+
+
+def _refuse_if_credited(invoice: Document, doing: str) -> None:
+    numbers = list(_live_credit_memos(invoice).values_list("number", flat=True))
+    if numbers:
+        raise InvoicingError(
+            f"{invoice.number} has credit memos ({', '.join(numbers)}); "
+            f"void or cancel them before you {doing} it.",
+            code="has_credit_memos",
+        )
+
+
 @transaction.atomic
 def document_create(
     *,
@@ -128,6 +170,8 @@ def document_create(
 ) -> Document:
     require(by, Action.EDIT_DRAFTS)
     _check_lines(lines)
+    if kind == DocumentKind.CREDIT_MEMO:
+        lines = _as_credit_lines(lines)
     terms = billing_terms or customer.billing_terms
     document = Document(
         kind=kind,
@@ -145,6 +189,7 @@ def document_create(
     )
     built = _build_lines(document, lines)
     _set_totals(document, built)
+    _check_credit_total(document)
     document.save()
     DocumentLine.objects.bulk_create(built)
     audit_log(
@@ -155,6 +200,12 @@ def document_create(
         amount=document.grand_total,
     )
     return document
+
+
+def locked_message(document: Document) -> str:
+    if document.kind == DocumentKind.CREDIT_MEMO:
+        return "Posted credit memos can't be changed — void it and make a new one."
+    return POSTED_LOCKED_MESSAGE
 
 
 def _lock(document: Document) -> Document:
@@ -178,8 +229,11 @@ def document_update_draft(
     require(by, Action.EDIT_DRAFTS)
     document = _lock(document)
     if not document.is_draft:
-        raise PostedDocumentLocked()
+        raise PostedDocumentLocked(locked_message(document))
     _check_lines(lines)
+    _refuse_if_credited(document, "change")
+    if document.kind == DocumentKind.CREDIT_MEMO:
+        lines = _as_credit_lines(lines)
     before = document.grand_total
     if customer is not None:
         document.customer = customer
@@ -197,6 +251,7 @@ def document_update_draft(
     document.updated_by = by
     built = _build_lines(document, lines)
     _set_totals(document, built)
+    _check_credit_total(document)
     document.save()
     document.lines.all().delete()
     DocumentLine.objects.bulk_create(built)
@@ -283,6 +338,7 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
         raise InvoicingError(
             "Only a posted document can be voided; delete a draft instead.", code="not_posted"
         )
+    _refuse_if_credited(document, "void")
     if document.balance_due != document.grand_total:
         raise InvoicingError(
             f"{document.number} has applications, payments or refunds; remove them before voiding.",
@@ -326,6 +382,7 @@ def document_cancel_draft(*, document: Document, by) -> Document:
     document = _lock(document)
     if not document.is_draft:
         raise PostedDocumentLocked()
+    _refuse_if_credited(document, "cancel")
     document.status = DocumentStatus.VOID
     document.voided_by = by
     document.voided_at = timezone.now()
@@ -340,3 +397,116 @@ def document_cancel_draft(*, document: Document, by) -> Document:
         amount=document.grand_total,
     )
     return document
+
+
+# --- credit memos made from an invoice (Spectra's Method 1) -----------------------------
+
+
+def _credit_lines_from_invoice(
+    invoice: Document, quantities: dict[int, Decimal], *, exclude_memo: Document | None
+) -> list[LineInput]:
+    """Turn {invoice line id: positive quantity to credit} into negative memo lines,
+    refusing more than each line has left to credit over all the invoice's memos."""
+    from invoicing.selectors import creditable_lines
+
+    available = {row.line.pk: row for row in creditable_lines(invoice, exclude_memo=exclude_memo)}
+    errors, lines = {}, []
+    for line_id, quantity in quantities.items():
+        if not quantity:
+            continue
+        row = available.get(line_id)
+        if row is None:
+            raise InvoicingError(f"Line {line_id} isn't on {invoice.number}.", code="unknown_line")
+        if quantity < 0:
+            errors[line_id] = "Enter the quantity to credit as a positive number."
+        elif quantity > row.remaining:
+            errors[line_id] = (
+                f"Only {row.remaining.normalize():f} of line {row.line.position} "
+                f"({row.line.item.code}) can still be credited."
+            )
+        else:
+            src = row.line
+            lines.append(
+                LineInput(
+                    item=src.item,
+                    description=src.description,
+                    quantity=-quantity,
+                    unit_price=src.unit_price,
+                    unit_adjustment=src.unit_adjustment,
+                    tax_profile=src.tax_profile,
+                    tax_rate=src.tax_rate,
+                    source_line=src,
+                )
+            )
+    if errors:
+        raise OverCredit({f"qty_{k}": [v] for k, v in errors.items()}, code="over_credit")
+    if not lines:
+        raise InvoicingError("Choose at least one line and a quantity to credit.", code="no_lines")
+    return lines
+
+
+def _lock_invoice_for_credit(invoice: Document) -> Document:
+    # Every memo of an invoice locks the invoice row first, so two reps crediting the same
+    # invoice at once queue here and the second sees the first one's quantities.
+    invoice = _lock(invoice)
+    if invoice.kind != DocumentKind.INVOICE or invoice.is_credit:
+        raise InvoicingError("Credit memos are made from invoices.", code="not_invoice")
+    if invoice.status == DocumentStatus.VOID:
+        raise InvoicingError(f"{invoice.number} is void; it can't be credited.", code="void")
+    return invoice
+
+
+@transaction.atomic
+def credit_memo_create_from_invoice(
+    *,
+    invoice: Document,
+    quantities: dict[int, Decimal],
+    reason: str,
+    by,
+    date: datetime.date | None = None,
+    note: str = "",
+    description: str = "",
+) -> Document:
+    require(by, Action.EDIT_DRAFTS)
+    invoice = _lock_invoice_for_credit(invoice)
+    lines = _credit_lines_from_invoice(invoice, quantities, exclude_memo=None)
+    return document_create(
+        kind=DocumentKind.CREDIT_MEMO,
+        customer=invoice.customer,
+        date=date or timezone.localdate(),
+        billing_terms=invoice.billing_terms,
+        description=description or f"Credit for {invoice.number}",
+        source_invoice=invoice,
+        reason=reason,
+        note=note,
+        lines=lines,
+        by=by,
+    )
+
+
+@transaction.atomic
+def credit_memo_update_from_invoice(
+    *,
+    memo: Document,
+    quantities: dict[int, Decimal],
+    reason: str,
+    by,
+    date: datetime.date | None = None,
+    note: str = "",
+    description: str = "",
+) -> Document:
+    require(by, Action.EDIT_DRAFTS)
+    invoice = _lock_invoice_for_credit(memo.source_invoice)
+    memo = _lock(memo)
+    if not memo.is_draft:
+        raise PostedDocumentLocked(locked_message(memo))
+    lines = _credit_lines_from_invoice(invoice, quantities, exclude_memo=memo)
+    return document_update_draft(
+        document=memo,
+        date=date,
+        description=description or memo.description,
+        reason=reason,
+        note=note,
+        lines=lines,
+        by=by,
+    )

@@ -21,7 +21,7 @@ from config.roles import Action, require
 from customers.models import Customer
 from invoicing import selectors, services
 from invoicing.filters import DocumentFilter
-from invoicing.forms import LINE_FIELDS, DocumentForm, LineFormSet
+from invoicing.forms import LINE_FIELDS, CreditFromInvoiceForm, DocumentForm, LineFormSet
 from invoicing.models import Document, DocumentKind
 from invoicing.pricing import LineAmounts, document_totals, line_amounts
 from invoicing.tables import DocumentTable
@@ -75,6 +75,7 @@ def document_detail_view(request, pk):
             "document": document,
             "lines": selectors.document_lines(document),
             "entries": entries_for_source(document),
+            "credit_memos": selectors.credit_memos_of(document),
         },
     )
 
@@ -247,6 +248,11 @@ def _formset_data(rows: list[dict]) -> dict:
 def _render_editor(
     request, template, header, formset, totals, per_row, kind, document, errors=(), oob=False
 ):
+    credit_sources = None
+    if kind == DocumentKind.CREDIT_MEMO and document is None:
+        customer_id = header["customer"].value()
+        if customer_id and str(customer_id).isdigit():
+            credit_sources = selectors.creditable_invoices(int(customer_id))[:20]
     return TemplateResponse(
         request,
         template,
@@ -260,6 +266,7 @@ def _render_editor(
             "document": document,
             "errors": errors,
             "oob": oob,
+            "credit_sources": credit_sources,
         },
     )
 
@@ -271,12 +278,84 @@ def document_create_view(request):
     return _editor(request, kind=DocumentKind.INVOICE, customer=customer)
 
 
+def credit_memo_create_view(request):
+    """A standalone credit memo (aACE), or from the customer record (Spectra)."""
+    customer = None
+    if request.GET.get("customer", "").isdigit():
+        customer = Customer.objects.filter(pk=request.GET["customer"]).first()
+    return _editor(request, kind=DocumentKind.CREDIT_MEMO, customer=customer)
+
+
 def document_edit_view(request, pk):
     document = _get_document(pk)
     if not document.is_draft:
-        messages.error(request, services.PostedDocumentLocked().messages[0])
+        messages.error(request, services.locked_message(document))
         return redirect(document)
+    if document.kind == DocumentKind.CREDIT_MEMO and document.source_invoice_id:
+        return _credit_from_invoice(request, invoice=document.source_invoice, memo=document)
     return _editor(request, kind=document.kind, document=document)
+
+
+def credit_memo_from_invoice_view(request, pk):
+    """Spectra's "Create Credit Memo" on an invoice (Method 1)."""
+    invoice = _get_document(pk)
+    if invoice.kind != DocumentKind.INVOICE or invoice.is_credit or invoice.status == "void":
+        messages.error(request, "Credit memos are made from invoices that aren't void.")
+        return redirect(invoice)
+    return _credit_from_invoice(request, invoice=invoice, memo=None)
+
+
+def _credit_from_invoice(request, *, invoice, memo):
+    require(request.user, Action.EDIT_DRAFTS)
+    rows = selectors.creditable_lines(invoice, exclude_memo=memo)
+    initial = {}
+    if memo is not None:
+        initial = {
+            "date": memo.date,
+            "reason": memo.reason,
+            "description": memo.description,
+            "note": memo.note,
+        }
+    form = CreditFromInvoiceForm(
+        request.POST or None,
+        rows=rows,
+        current=selectors.credit_memo_quantities(memo) if memo else None,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {
+            "quantities": data["quantities"],
+            "reason": data["reason"],
+            "date": data["date"],
+            "note": data["note"],
+            "description": data["description"],
+            "by": request.user,
+        }
+        try:
+            if memo is None:
+                memo = services.credit_memo_create_from_invoice(invoice=invoice, **fields)
+                messages.success(request, f"Credit Memo {memo.number} saved as a draft.")
+            else:
+                memo = services.credit_memo_update_from_invoice(memo=memo, **fields)
+                messages.success(request, f"Credit Memo {memo.number} saved.")
+            return redirect(memo)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+    return TemplateResponse(
+        request,
+        "invoicing/credit_from_invoice.html",
+        {"form": form, "invoice": invoice, "memo": memo, "rows": form.line_rows()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _add_service_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 # --- posting and voiding ---------------------------------------------------------------

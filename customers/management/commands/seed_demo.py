@@ -1,7 +1,7 @@
 """`manage.py seed_demo`: deterministic, idempotent demo data.
 
-Running it twice changes nothing: customers are matched by code, and a customer's demo
-documents are created only when that customer has none yet.
+Running it twice changes nothing: customers are matched by code and demo documents by
+customer, date and description.
 """
 
 import datetime
@@ -15,7 +15,7 @@ from django.db import transaction
 from config.roles import Role
 from customers.models import BillingTerms, Customer
 from customers.services import customer_create
-from invoicing.models import Item, TaxProfile
+from invoicing.models import DocumentKind, Item, TaxProfile
 from invoicing.services import LineInput, document_create, document_post
 
 D = datetime.date
@@ -108,9 +108,22 @@ CUSTOMERS = [
     },
 ]
 
-# code -> [(date, description, [(item, qty, price)], post?)]
+# code -> [(date, description, [(item, qty, price)], post?)]; a negative total is a credit memo
 DOCUMENTS = {
     "MSD": [
+        # aACE's example history of Montboro School District, then its reward credit.
+        (D(2021, 5, 14), "Montboro School District", [("PRT", "1", "12837.50")], True),
+        (D(2021, 7, 9), "Montboro School District", [("PRT", "1", "2343.00")], True),
+        (D(2023, 1, 13), "Technology Promotional", [("SVC", "1", "47375.34")], True),
+        (D(2023, 2, 24), "Montboro School District", [("PRT", "1", "51000.00")], True),
+        (D(2023, 5, 3), "Montboro School District", [("PRT", "1", "2240.00")], True),
+        (D(2023, 5, 11), "Montboro School District", [("PRT", "1", "8737.50")], True),
+        (
+            D(2023, 6, 1),
+            "Credit memo to extend Spring 2023 promotion.",
+            [("REW", "1", "-250.00")],
+            True,
+        ),
         (
             D(2026, 9, 14),
             "Fall picture day prints",
@@ -150,12 +163,15 @@ class Command(BaseCommand):
         docs = 0
         items = {i.code: i for i in Item.objects.select_related("default_tax_profile")}
         out = TaxProfile.objects.get(code="OUT")
+        # History lines were billed tax-exempt (OUT), as in the aACE example.
         for code, rows in DOCUMENTS.items():
             customer = Customer.objects.get(code=code)
-            if customer.documents.exists():
-                continue
             for date, description, lines, post in rows:
+                if customer.documents.filter(date=date, description=description).exists():
+                    continue
+                credit = any(Decimal(qty) * Decimal(price) < 0 for _, qty, price in lines)
                 doc = document_create(
+                    kind=DocumentKind.CREDIT_MEMO if credit else DocumentKind.INVOICE,
                     customer=customer,
                     date=date,
                     description=description,
@@ -164,7 +180,9 @@ class Command(BaseCommand):
                             item=items[item],
                             quantity=Decimal(qty),
                             unit_price=Decimal(price),
-                            tax_profile=items[item].default_tax_profile or out,
+                            tax_profile=out
+                            if date.year < 2026
+                            else items[item].default_tax_profile or out,
                         )
                         for item, qty, price in lines
                     ],
