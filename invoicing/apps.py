@@ -13,3 +13,4 @@ class InvoicingConfig(AppConfig):
         register(checks.check_open_amounts_in_range)
         register(checks.check_posted_documents_match_entries)
         register(checks.check_credit_quantities)
+        register(checks.check_applications)

@@ -1,7 +1,12 @@
 """Subledger invariants of accounting.md, registered with `check_ledger`."""
 
 from invoicing.models import Document, DocumentStatus
-from invoicing.selectors import open_balances_by_customer, over_credited_lines
+from invoicing.selectors import (
+    bad_applications,
+    computed_open_amounts,
+    open_balances_by_customer,
+    over_credited_lines,
+)
 from ledger import selectors as ledger_selectors
 from ledger.checks import CheckResult
 from ledger.models import Account
@@ -85,4 +90,23 @@ def check_credit_quantities() -> CheckResult:
         result.problems.append(
             f"{number} line {position}: invoiced {invoiced.normalize():f}, credited {credited.normalize():f}"
         )
+    return result
+
+
+def check_applications() -> CheckResult:
+    """Every application pairs a positive and a negative posted item of one customer, and
+    each stored open amount equals its total less what is applied (recomputed)."""
+    result = CheckResult(
+        "4", "Applications pair a positive and a negative item; open amounts recompute"
+    )
+    result.problems.extend(bad_applications())
+    computed = computed_open_amounts()
+    stored = dict(Document.objects.filter(pk__in=computed.keys()).values_list("pk", "balance_due"))
+    numbers = dict(Document.objects.filter(pk__in=computed.keys()).values_list("pk", "number"))
+    for pk, amount in computed.items():
+        if stored.get(pk) != amount:
+            result.problems.append(
+                f"{numbers[pk]}: stored open {stored.get(pk)} but total less applications is {amount}"
+            )
+    result.report.append(f"{len(computed)} open items recomputed from their applications")
     return result

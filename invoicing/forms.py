@@ -165,3 +165,82 @@ class CreditFromInvoiceForm(forms.Form):
             raise forms.ValidationError("Tick at least one line and enter a quantity to credit.")
         cleaned["quantities"] = quantities
         return cleaned
+
+
+class ApplyForm(forms.Form):
+    """Apply Credit: one "Amount to apply" per counterpart document, a date, and a key that
+    makes a re-sent form apply once."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, source, counterparts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.available = abs(source.balance_due)
+        self.counterparts = counterparts
+        for doc in counterparts:
+            self.fields[f"amount_{doc.pk}"] = MoneyField(
+                required=False,
+                label=f"Amount to apply to {doc.number}",
+                widget=forms.TextInput(
+                    attrs={
+                        "inputmode": "decimal",
+                        "autocomplete": "off",
+                        "class": "amount-input",
+                        "placeholder": "0.00",
+                    }
+                ),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        total = ZERO
+        for doc in self.counterparts:
+            name = f"amount_{doc.pk}"
+            amount = cleaned.get(name)
+            if amount is None:
+                continue
+            if amount < 0:
+                self.add_error(name, "Enter a positive amount.")
+            elif amount > abs(doc.balance_due):
+                self.add_error(name, f"More than {doc.number}'s open {abs(doc.balance_due):,.2f}.")
+            else:
+                total += amount
+        if total > self.available:
+            raise forms.ValidationError(
+                f"That's {total:,.2f} in all, more than the {self.available:,.2f} open on {self.source.number}."
+            )
+        cleaned["total"] = total
+        return cleaned
+
+    def rows(self):
+        """(document, its input, new open amount or None) per counterpart."""
+        out = []
+        for doc in self.counterparts:
+            field = self[f"amount_{doc.pk}"]
+            amount = (
+                self.cleaned_data.get(f"amount_{doc.pk}")
+                if self.is_bound and hasattr(self, "cleaned_data")
+                else None
+            )
+            new = None
+            if amount is not None and f"amount_{doc.pk}" not in self.errors:
+                new = doc.balance_due - amount if doc.balance_due > 0 else doc.balance_due + amount
+            out.append((doc, field, new))
+        return out
+
+    def applying(self):
+        if not self.is_bound or not hasattr(self, "cleaned_data"):
+            return ZERO
+        return sum(
+            (
+                self.cleaned_data[f"amount_{d.pk}"]
+                for d in self.counterparts
+                if self.cleaned_data.get(f"amount_{d.pk}") and f"amount_{d.pk}" not in self.errors
+            ),
+            ZERO,
+        )
+
+    def remaining(self):
+        return self.available - self.applying()

@@ -223,3 +223,64 @@ class DocumentLine(models.Model):
 
     def __str__(self):
         return f"{self.item.code} {self.quantity} x {self.unit_price}"
+
+
+class ApplicationBatch(models.Model):
+    """One submit of an Apply Credit form. Its key is unique, so a double-clicked or re-sent
+    form applies once."""
+
+    key = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.key
+
+
+class Application(models.Model):
+    """Pairs a positive open item (an invoice) with a negative one (a credit memo, later a
+    payment) and reduces both by `amount`. Writes no journal entry: both sides are in A/R.
+    Removing it (unapply) keeps the row, so the history stays visible and open amounts can
+    be computed as of any date."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="applications_received"
+    )
+    credit = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="applications_made")
+    amount = models.DecimalField(**MONEY)
+    date = models.DateField(db_index=True)
+    batch = models.ForeignKey(
+        ApplicationBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_on = models.DateField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(invoice=models.F("credit")), name="application_two_documents"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.credit} → {self.invoice}: {self.amount}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None

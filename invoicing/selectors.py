@@ -7,7 +7,16 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from invoicing.models import Document, DocumentKind, DocumentLine, DocumentStatus, Item, TaxProfile
+from invoicing.models import (
+    Application,
+    ApplicationBatch,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Item,
+    TaxProfile,
+)
 from ledger.money import ZERO
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -70,21 +79,92 @@ def open_balances_by_customer() -> dict[int, Decimal]:
     return {r["customer_id"]: r["total"] or ZERO for r in rows}
 
 
-def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
-    """The document's open amount at the end of `as_of`.
+def _applied_q(as_of: datetime.date | None) -> Q:
+    """Applications in force: not removed, or (as of a date) made on or before it and not
+    removed by then."""
+    if as_of is None:
+        return Q(removed_at__isnull=True)
+    return Q(date__lte=as_of) & (Q(removed_on__isnull=True) | Q(removed_on__gt=as_of))
 
-    Until applications exist (later issues), a posted document is open for its full
-    total from its date until it is voided.
+
+def computed_open_amounts(
+    *, as_of: datetime.date | None = None, customer=None
+) -> dict[int, Decimal]:
+    """{document id: open amount} recomputed from totals and applications — the stored
+    `balance_due` must equal it (check_ledger), and aging uses it as of any date.
+
+    A document counts from its date until its void date; drafts never count.
     """
-    if document.status == DocumentStatus.DRAFT or document.date > as_of:
+    docs = Document.objects.exclude(status=DocumentStatus.DRAFT).exclude(posting_entry=None)
+    if customer is not None:
+        docs = docs.filter(customer=customer)
+    if as_of is not None:
+        docs = docs.filter(date__lte=as_of).exclude(void_date__lte=as_of)
+    else:
+        docs = docs.filter(status=DocumentStatus.POSTED)
+    open_amounts = dict(docs.values_list("pk", "grand_total"))
+    apps = Application.objects.filter(_applied_q(as_of))
+    if customer is not None:
+        apps = apps.filter(customer=customer)
+    for invoice_id, credit_id, amount in apps.values_list("invoice_id", "credit_id", "amount"):
+        if invoice_id in open_amounts:
+            open_amounts[invoice_id] -= amount
+        if credit_id in open_amounts:
+            open_amounts[credit_id] += amount
+    return open_amounts
+
+
+def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
+    """The document's open amount at the end of `as_of` (0 if it wasn't open then)."""
+    if document.status == DocumentStatus.DRAFT or document.posting_entry_id is None:
         return ZERO
-    if document.status == DocumentStatus.VOID:
-        if document.posting_entry_id is None or (
-            document.void_date and document.void_date <= as_of
-        ):
-            return ZERO
-        return document.grand_total
-    return document.balance_due
+    if document.date > as_of or (document.void_date and document.void_date <= as_of):
+        return ZERO
+    in_force = Application.objects.filter(_applied_q(as_of))
+    applied_in = in_force.filter(invoice=document).aggregate(s=Sum("amount"))["s"] or ZERO
+    applied_out = in_force.filter(credit=document).aggregate(s=Sum("amount"))["s"] or ZERO
+    return document.grand_total - applied_in + applied_out
+
+
+def open_invoices(customer) -> QuerySet[Document]:
+    """The customer's posted documents with a positive open amount, oldest due first."""
+    return (
+        posted_documents()
+        .filter(customer=customer, balance_due__gt=0)
+        .order_by("due_date", "date", "id")
+    )
+
+
+def open_credits(customer) -> QuerySet[Document]:
+    """The customer's posted documents with a negative open amount (credits), oldest first."""
+    return posted_documents().filter(customer=customer, balance_due__lt=0).order_by("date", "id")
+
+
+def applications_for(document: Document) -> QuerySet[Application]:
+    """Every application touching the document, removed ones included (history)."""
+    return (
+        Application.objects.filter(Q(invoice=document) | Q(credit=document))
+        .select_related("invoice", "credit", "created_by", "removed_by")
+        .order_by("date", "id")
+    )
+
+
+def application_batch_done(key: str) -> bool:
+    return bool(key) and ApplicationBatch.objects.filter(key=key).exists()
+
+
+def bad_applications() -> list[str]:
+    """Applications that don't pair a positive and a negative posted item of one customer."""
+    problems = []
+    for app in Application.objects.select_related("invoice", "credit"):
+        if not (app.invoice.customer_id == app.credit.customer_id == app.customer_id):
+            problems.append(f"application {app.pk} pairs documents of different customers")
+        if app.invoice.grand_total <= 0 or app.credit.grand_total >= 0:
+            problems.append(f"application {app.pk} doesn't pair a positive and a negative item")
+        posted = app.invoice.status == app.credit.status == DocumentStatus.POSTED
+        if app.is_active and not posted:
+            problems.append(f"application {app.pk} is in force on a document that isn't posted")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.roles import Action, require
@@ -17,10 +18,13 @@ from customers.models import BillingTerms, Customer
 from invoicing.exceptions import (
     POSTED_LOCKED_MESSAGE,
     InvoicingError,
+    OverApplication,
     OverCredit,
     PostedDocumentLocked,
 )
 from invoicing.models import (
+    Application,
+    ApplicationBatch,
     Document,
     DocumentKind,
     DocumentLine,
@@ -111,6 +115,14 @@ def _set_totals(document: Document, built: list[DocumentLine]) -> None:
     document.subtotal = totals.subtotal
     document.tax_total = totals.tax
     document.grand_total = totals.grand_total
+    # Lines are stored in the same 14-digit columns, and lines that cancel out (+N and −N)
+    # can overflow them while the totals stay small.
+    for line in built:
+        if abs(line.extended_amount) >= Decimal("1e12") or abs(line.tax_amount) >= Decimal("1e12"):
+            raise InvoicingError(
+                f"Line {line.position}'s amount is too large (at most 999,999,999,999.99).",
+                code="too_large",
+            )
     for field in ("subtotal", "tax_total", "grand_total"):
         if abs(getattr(document, field)) >= Decimal("1e12"):
             raise InvoicingError(
@@ -339,7 +351,10 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
             "Only a posted document can be voided; delete a draft instead.", code="not_posted"
         )
     _refuse_if_credited(document, "void")
-    if document.balance_due != document.grand_total:
+    applied = Application.objects.filter(
+        Q(invoice=document) | Q(credit=document), removed_at__isnull=True
+    ).exists()
+    if applied or document.balance_due != document.grand_total:
         raise InvoicingError(
             f"{document.number} has applications, payments or refunds; remove them before voiding.",
             code="has_applications",
@@ -510,3 +525,181 @@ def credit_memo_update_from_invoice(
         lines=lines,
         by=by,
     )
+
+
+# --- applying credits (Apply Credit) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """`amount` (positive) of the source's open amount goes to `document`."""
+
+    document: Document
+    amount: Decimal
+
+
+def _lock_in_order(ids) -> dict[int, Document]:
+    """Lock documents in ascending id order, so two users locking overlapping sets queue
+    instead of deadlocking."""
+    docs = Document.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {doc.pk: doc for doc in docs}
+
+
+def _check_pairable(doc: Document, customer_id: int) -> None:
+    if doc.status != DocumentStatus.POSTED:
+        state = "void" if doc.status == DocumentStatus.VOID else "not posted"
+        raise InvoicingError(
+            f"{doc.number} is {state}; only posted documents can be applied.", code="not_posted"
+        )
+    if doc.customer_id != customer_id:
+        raise InvoicingError(f"{doc.number} belongs to another customer.", code="other_customer")
+
+
+@transaction.atomic
+def credit_apply(
+    *,
+    source: Document,
+    allocations: list[Allocation],
+    by,
+    date: datetime.date | None = None,
+    key: str = "",
+) -> list[Application]:
+    """Apply one open item to others of the opposite sign, all rows in one transaction.
+
+    `source` may be the credit (allocations go to invoices) or the invoice (allocations come
+    from credits). Each allocation may not exceed the other document's open amount, and
+    together they may not exceed the source's. `key` makes a re-sent form apply once.
+    """
+    require(by, Action.APPLY_CREDIT)
+    date = date or timezone.localdate()
+    allocations = [a for a in allocations if a.amount]
+    if not allocations:
+        raise InvoicingError(
+            "Enter an amount to apply on at least one row.", code="nothing_to_apply"
+        )
+    if key:
+        existing = ApplicationBatch.objects.filter(key=key).first()
+        if existing is not None:
+            return list(existing.applications.all())
+    ensure_period_open(date)
+    docs = _lock_in_order([source.pk, *(a.document.pk for a in allocations)])
+    source = docs[source.pk]
+    _check_pairable(source, source.customer_id)
+    source_sign = 1 if source.balance_due > 0 else -1 if source.balance_due < 0 else 0
+    if source_sign == 0:
+        raise InvoicingError(f"{source.number} has nothing left to apply.", code="nothing_open")
+    errors: dict[str, list[str]] = {}
+    total = ZERO
+    for allocation in allocations:
+        other = docs[allocation.document.pk]
+        field = f"amount_{other.pk}"
+        _check_pairable(other, source.customer_id)
+        if allocation.amount < 0:
+            errors[field] = ["Enter a positive amount."]
+        elif allocation.amount != allocation.amount.quantize(Decimal("0.01")):
+            errors[field] = ["Use at most 2 decimal places."]
+        elif (other.balance_due > 0) == (source_sign > 0) or other.balance_due == 0:
+            errors[field] = [
+                f"{other.number} has no open {'credit' if source_sign > 0 else 'balance'} to pair."
+            ]
+        elif allocation.amount > abs(other.balance_due):
+            errors[field] = [f"More than {other.number}'s open {abs(other.balance_due):,.2f}."]
+        elif date < other.date:
+            errors[field] = [f"The application date is before {other.number}'s date."]
+        total += allocation.amount
+    if date < source.date:
+        errors["date"] = [
+            f"The application date can't be before {source.number}'s date ({source.date:%m/%d/%Y})."
+        ]
+    if total > abs(source.balance_due) and not errors:
+        errors["__all__"] = [
+            f"Together that's {total:,.2f}, more than the {abs(source.balance_due):,.2f} open on {source.number}."
+        ]
+    if errors:
+        raise OverApplication(errors, code="over_application")
+
+    batch = None
+    if key:
+        try:
+            with transaction.atomic():
+                batch = ApplicationBatch.objects.create(key=key, created_by=by)
+        except IntegrityError:
+            # The same form is being applied by a concurrent request; it wins.
+            return list(ApplicationBatch.objects.get(key=key).applications.all())
+    applications = []
+    for allocation in allocations:
+        other = docs[allocation.document.pk]
+        invoice, credit = (source, other) if source_sign > 0 else (other, source)
+        invoice.balance_due -= allocation.amount
+        credit.balance_due += allocation.amount
+        applications.append(
+            Application(
+                customer_id=source.customer_id,
+                invoice=invoice,
+                credit=credit,
+                amount=allocation.amount,
+                date=date,
+                batch=batch,
+                created_by=by,
+            )
+        )
+    Application.objects.bulk_create(applications)
+    Document.objects.bulk_update(docs.values(), ["balance_due"])
+    audit_log(
+        by=by,
+        action="credit applied",
+        target=source,
+        target_ref=source.number,
+        amount=total,
+        date=date.isoformat(),
+        to={docs[a.document.pk].number: str(a.amount) for a in allocations},
+    )
+    return applications
+
+
+@transaction.atomic
+def credit_unapply(
+    *, application: Application, by, date: datetime.date | None = None
+) -> Application:
+    """Remove an application: both open amounts are restored; the row stays as history."""
+    require(by, Action.APPLY_CREDIT)
+    date = date or timezone.localdate()
+    docs = _lock_in_order([application.invoice_id, application.credit_id])
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_active:
+        raise InvoicingError("That application was already removed.", code="already_removed")
+    ensure_period_open(date)
+    if date < application.date:
+        raise InvoicingError(
+            "The removal can't be dated before the application.", code="before_application"
+        )
+    invoice, credit = docs[application.invoice_id], docs[application.credit_id]
+    invoice.balance_due += application.amount
+    credit.balance_due -= application.amount
+    Document.objects.bulk_update([invoice, credit], ["balance_due"])
+    application.removed_on = date
+    application.removed_by = by
+    application.removed_at = timezone.now()
+    application.save(update_fields=["removed_on", "removed_by", "removed_at"])
+    audit_log(
+        by=by,
+        action="credit unapplied",
+        target=credit,
+        target_ref=credit.number,
+        amount=application.amount,
+        invoice=invoice.number,
+        application=application.pk,
+    )
+    return application
+
+
+def allocate_oldest_first(available: Decimal, open_amounts: list[Decimal]) -> list[Decimal]:
+    """Spread `available` over open items in the order given (oldest due first), each
+    taking at most its own open amount; what is left stays unallocated."""
+    remaining = abs(available)
+    amounts = []
+    for open_amount in open_amounts:
+        take = min(remaining, abs(open_amount))
+        amounts.append(take)
+        remaining -= take
+    return amounts

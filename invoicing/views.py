@@ -6,9 +6,12 @@ fragment of the same template (`template#partial`).
 
 import csv
 import datetime
+import uuid
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -21,8 +24,14 @@ from config.roles import Action, require
 from customers.models import Customer
 from invoicing import selectors, services
 from invoicing.filters import DocumentFilter
-from invoicing.forms import LINE_FIELDS, CreditFromInvoiceForm, DocumentForm, LineFormSet
-from invoicing.models import Document, DocumentKind
+from invoicing.forms import (
+    LINE_FIELDS,
+    ApplyForm,
+    CreditFromInvoiceForm,
+    DocumentForm,
+    LineFormSet,
+)
+from invoicing.models import Application, Document, DocumentKind
 from invoicing.pricing import LineAmounts, document_totals, line_amounts
 from invoicing.tables import DocumentTable
 from ledger.selectors import entries_for_source
@@ -76,6 +85,7 @@ def document_detail_view(request, pk):
             "lines": selectors.document_lines(document),
             "entries": entries_for_source(document),
             "credit_memos": selectors.credit_memos_of(document),
+            "applications": selectors.applications_for(document),
         },
     )
 
@@ -420,4 +430,96 @@ def document_cancel_view(request, pk):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Draft {document.number} cancelled.")
+    return redirect(document)
+
+
+# --- Apply Credit -------------------------------------------------------------------------
+
+
+def apply_view(request, pk):
+    """Apply Credit, from a credit (to open invoices) or from an invoice (from credits).
+
+    htmx: typing re-renders the summary (with each row's new balance and error as
+    out-of-band swaps); "Apply oldest first" and "Clear" re-render the rows.
+    """
+    require(request.user, Action.APPLY_CREDIT)
+    source = _get_document(pk)
+    if request.method == "POST" and selectors.application_batch_done(request.POST.get("key", "")):
+        # A double click or a re-sent form: it was applied once already.
+        messages.info(
+            request, "That Apply Credit form was already applied; nothing more was applied."
+        )
+        return redirect(source)
+    if not source.is_posted or source.balance_due == 0:
+        messages.error(request, f"{source.number} has nothing open to apply.")
+        return redirect(source)
+    if source.balance_due < 0:
+        counterparts = list(selectors.open_invoices(source.customer))
+    else:
+        counterparts = list(selectors.open_credits(source.customer))
+    template = "invoicing/apply.html"
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action", "") if data is not None else ""
+    if action in ("fill", "clear") and data is not None:
+        amounts = services.allocate_oldest_first(
+            source.balance_due, [d.balance_due for d in counterparts]
+        )
+        for doc, amount in zip(counterparts, amounts, strict=True):
+            data[f"amount_{doc.pk}"] = f"{amount:.2f}" if action == "fill" and amount else ""
+    form = ApplyForm(
+        data,
+        source=source,
+        counterparts=counterparts,
+        initial={"date": timezone.localdate(), "key": uuid.uuid4().hex},
+    )
+    context = {"source": source, "form": form, "oob": False, "from_credit": source.balance_due < 0}
+    if data is not None:
+        form.is_valid()  # bound: compute errors and the running totals
+        if request.htmx and action in ("fill", "clear"):
+            return TemplateResponse(request, template + "#rows", context)
+        if request.htmx and request.htmx.target == "allocation-summary":
+            return TemplateResponse(request, template + "#summary", dict(context, oob=True))
+        if action == "apply" and not form.errors:
+            allocations = [
+                services.Allocation(document=doc, amount=form.cleaned_data[f"amount_{doc.pk}"])
+                for doc in counterparts
+                if form.cleaned_data.get(f"amount_{doc.pk}")
+            ]
+            try:
+                applied = services.credit_apply(
+                    source=source,
+                    allocations=allocations,
+                    date=form.cleaned_data["date"],
+                    key=form.cleaned_data["key"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                total = sum((a.amount for a in applied), Decimal(0))
+                messages.success(
+                    request,
+                    f"Applied {total:,.2f} of {source.number} to {len(applied)} document(s).",
+                )
+                return redirect(source)
+    status = 400 if data is not None and action == "apply" else 200
+    return TemplateResponse(request, template, context, status=status)
+
+
+@require_POST
+def unapply_view(request, pk, application_pk):
+    require(request.user, Action.APPLY_CREDIT)
+    document = _get_document(pk)
+    application = get_object_or_404(
+        Application.objects.filter(Q(invoice=document) | Q(credit=document)), pk=application_pk
+    )
+    try:
+        services.credit_unapply(application=application, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Removed {application.amount:,.2f} of {application.credit.number} from {application.invoice.number}.",
+        )
     return redirect(document)

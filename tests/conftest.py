@@ -1,5 +1,6 @@
 """Shared fixtures: users per role, logged-in clients, and the PostgreSQL/browser gates."""
 
+import importlib
 import os
 
 import pytest
@@ -19,6 +20,35 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+def reseed_reference_data():
+    """Re-run the data migrations' seeds (chart of accounts, settings row, role groups, tax
+    profiles, items, number sequences); each is idempotent."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    from config.roles import sync_role_permissions
+
+    for module in (
+        "ledger.migrations.0002_chart_roles_settings",
+        "invoicing.migrations.0003_seed_items_taxes_sequences",
+    ):
+        importlib.import_module(module).seed(apps, None)
+    sync_role_permissions(Group, Permission)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests (threads, live server) end with a flush that empties every table,
+    data migrations' rows included; put the reference data back before each of them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (len(marker.args) > 0 and marker.args[0])
+    )
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")
+        reseed_reference_data()
 
 
 @pytest.fixture
