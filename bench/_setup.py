@@ -26,7 +26,6 @@ def setup():
 
     django.setup()
     from django.core.management import call_command
-
     from django.db import connection
 
     if connection.vendor == "postgresql":
