@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from invoicing.urls import payment_urlpatterns
+
 admin.site.site_header = "Credit Desk — Accountants"
 admin.site.site_title = "Credit Desk admin"
 
@@ -12,5 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoicing.urls")),
+    path("payments/", include(payment_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

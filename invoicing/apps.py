@@ -14,3 +14,4 @@ class InvoicingConfig(AppConfig):
         register(checks.check_posted_documents_match_entries)
         register(checks.check_credit_quantities)
         register(checks.check_applications)
+        register(checks.check_reservations)

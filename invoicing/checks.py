@@ -1,6 +1,8 @@
 """Subledger invariants of accounting.md, registered with `check_ledger`."""
 
-from invoicing.models import Document, DocumentStatus
+from django.db.models import Q, Sum
+
+from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import (
     bad_applications,
     computed_open_amounts,
@@ -65,7 +67,9 @@ def check_posted_documents_match_entries() -> CheckResult:
         lines = list(doc.lines.all())
         subtotal = sum((line.extended_amount for line in lines), ZERO)
         tax = sum((line.tax_amount for line in lines), ZERO)
-        if subtotal != doc.subtotal or tax != doc.tax_total or subtotal + tax != doc.grand_total:
+        if doc.is_money:
+            _check_cash_side(doc, result)
+        elif subtotal != doc.subtotal or tax != doc.tax_total or subtotal + tax != doc.grand_total:
             result.problems.append(f"{doc.number}: totals no longer equal its lines")
         ar = sum(
             (
@@ -80,6 +84,45 @@ def check_posted_documents_match_entries() -> CheckResult:
                 f"{doc.number}: its entry moved A/R by {format_money(ar)}, not {format_money(doc.grand_total)}"
             )
     result.report.append(f"{len(docs)} posted or voided documents checked")
+    return result
+
+
+def _check_cash_side(doc, result: CheckResult) -> None:
+    """A posted payment debits, and a released refund credits, the account of its method
+    (Bank, Credit Card Clearing, or Customer Deposits for store credit) by its amount."""
+    code = PaymentMethod.cash_account_code(doc.method)
+    moved = sum(
+        (
+            line.debit - line.credit
+            for line in doc.posting_entry.lines.all()
+            if line.account.code == code
+        ),
+        ZERO,
+    )
+    if moved != -doc.grand_total:
+        result.problems.append(
+            f"{doc.number}: its entry moved {code} by {format_money(moved)}, not {format_money(-doc.grand_total)}"
+        )
+
+
+def check_reservations() -> CheckResult:
+    """What each credit holds for pending refunds equals those refunds, within its open amount."""
+    result = CheckResult("4", "Pending refunds reserve no more than their credit's open amount")
+    pending = dict(
+        Document.objects.filter(kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT)
+        .values("refund_of")
+        .annotate(total=Sum("grand_total"))
+        .values_list("refund_of", "total")
+    )
+    for doc in Document.objects.filter(Q(reserved__gt=0) | Q(pk__in=pending.keys())):
+        if doc.reserved != pending.get(doc.pk, ZERO):
+            result.problems.append(
+                f"{doc.number}: reserves {doc.reserved} but pending refunds total {pending.get(doc.pk, ZERO)}"
+            )
+        if doc.reserved > -doc.balance_due:
+            result.problems.append(
+                f"{doc.number}: reserves {doc.reserved}, more than its open credit"
+            )
     return result
 
 

@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 
 from customers.models import Customer
-from invoicing.models import DocumentStatus
+from invoicing.models import DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import CREDIT_Q
 
 
@@ -45,3 +45,35 @@ class DocumentFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(status=DocumentStatus.POSTED).exclude(balance_due=0)
         return queryset
+
+
+class PaymentFilter(django_filters.FilterSet):
+    customer = django_filters.ModelChoiceFilter(
+        queryset=Customer.objects.order_by("name"), empty_label="All customers"
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Type",
+        choices=[(DocumentKind.PAYMENT, "Payments"), (DocumentKind.REFUND, "Refunds")],
+        empty_label="Payments and refunds",
+    )
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method")
+    status = django_filters.ChoiceFilter(
+        choices=[
+            ("draft", "Draft / Pending"),
+            ("posted", "Posted / Released"),
+            ("void", "Void / Cancelled"),
+        ],
+        empty_label="Any status",
+    )
+    date_from = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

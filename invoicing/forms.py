@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from customers.models import BillingTerms, Customer
-from invoicing.models import CreditReason, DocumentKind, Item, TaxProfile
+from invoicing.models import CreditReason, DocumentKind, Item, PaymentMethod, TaxProfile
 from invoicing.services import LineInput
 from ledger.forms import MoneyField, QuantityField
 from ledger.money import ZERO
@@ -167,17 +167,12 @@ class CreditFromInvoiceForm(forms.Form):
         return cleaned
 
 
-class ApplyForm(forms.Form):
-    """Apply Credit: one "Amount to apply" per counterpart document, a date, and a key that
-    makes a re-sent form apply once."""
+class AllocationForm(forms.Form):
+    """An "Amount to apply" per counterpart document (open invoices, or credits), with the
+    running total against what is available. Apply Credit and Record Payment share it."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args, source, counterparts, **kwargs):
+    def __init__(self, *args, counterparts, **kwargs):
         super().__init__(*args, **kwargs)
-        self.source = source
-        self.available = abs(source.balance_due)
         self.counterparts = counterparts
         for doc in counterparts:
             self.fields[f"amount_{doc.pk}"] = MoneyField(
@@ -193,6 +188,13 @@ class ApplyForm(forms.Form):
                 ),
             )
 
+    @property
+    def available(self):
+        raise NotImplementedError
+
+    def over_available_message(self, total) -> str:
+        return f"That's {total:,.2f} in all, more than the {self.available:,.2f} available."
+
     def clean(self):
         cleaned = super().clean()
         total = ZERO
@@ -203,44 +205,121 @@ class ApplyForm(forms.Form):
                 continue
             if amount < 0:
                 self.add_error(name, "Enter a positive amount.")
-            elif amount > abs(doc.balance_due):
-                self.add_error(name, f"More than {doc.number}'s open {abs(doc.balance_due):,.2f}.")
+            elif amount > doc.usable:
+                self.add_error(name, f"More than {doc.number}'s open {doc.usable:,.2f}.")
             else:
                 total += amount
         if total > self.available:
-            raise forms.ValidationError(
-                f"That's {total:,.2f} in all, more than the {self.available:,.2f} open on {self.source.number}."
-            )
+            raise forms.ValidationError(self.over_available_message(total))
         cleaned["total"] = total
         return cleaned
+
+    def _amount(self, doc):
+        name = f"amount_{doc.pk}"
+        if not self.is_bound or not hasattr(self, "cleaned_data") or name in self.errors:
+            return None
+        return self.cleaned_data.get(name)
 
     def rows(self):
         """(document, its input, new open amount or None) per counterpart."""
         out = []
         for doc in self.counterparts:
-            field = self[f"amount_{doc.pk}"]
-            amount = (
-                self.cleaned_data.get(f"amount_{doc.pk}")
-                if self.is_bound and hasattr(self, "cleaned_data")
-                else None
-            )
+            amount = self._amount(doc)
             new = None
-            if amount is not None and f"amount_{doc.pk}" not in self.errors:
+            if amount is not None:
                 new = doc.balance_due - amount if doc.balance_due > 0 else doc.balance_due + amount
-            out.append((doc, field, new))
+            out.append((doc, self[f"amount_{doc.pk}"], new))
         return out
 
     def applying(self):
-        if not self.is_bound or not hasattr(self, "cleaned_data"):
-            return ZERO
-        return sum(
-            (
-                self.cleaned_data[f"amount_{d.pk}"]
-                for d in self.counterparts
-                if self.cleaned_data.get(f"amount_{d.pk}") and f"amount_{d.pk}" not in self.errors
-            ),
-            ZERO,
-        )
+        return sum((self._amount(d) or ZERO for d in self.counterparts), ZERO)
 
     def remaining(self):
         return self.available - self.applying()
+
+    def allocations(self):
+        from invoicing.services import Allocation
+
+        return [
+            Allocation(document=d, amount=self._amount(d))
+            for d in self.counterparts
+            if self._amount(d)
+        ]
+
+
+class ApplyForm(AllocationForm):
+    """Apply Credit: amounts from one source document, a date, and a key that makes a
+    re-sent form apply once."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, source, **kwargs):
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    @property
+    def available(self):
+        return self.source.usable
+
+    def over_available_message(self, total) -> str:
+        return f"That's {total:,.2f} in all, more than the {self.available:,.2f} open on {self.source.number}."
+
+
+class PaymentForm(AllocationForm):
+    """Record Payment: the money received and how it is allocated to open invoices; what
+    isn't allocated stays as the customer's credit (an unapplied payment)."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(choices=PaymentMethod.for_payments())
+    reference = forms.CharField(
+        max_length=60, required=False, help_text="Check or transaction number"
+    )
+    amount = MoneyField()
+    memo = forms.CharField(max_length=255, required=False)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    field_order = ["amount", "method", "reference", "date", "memo"]
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        return amount
+
+    @property
+    def available(self):
+        if not self.is_bound or not hasattr(self, "cleaned_data"):
+            return ZERO
+        return self.cleaned_data.get("amount") or ZERO
+
+    def over_available_message(self, total) -> str:
+        return f"That's {total:,.2f} allocated, more than the {self.available:,.2f} received."
+
+
+class RefundForm(forms.Form):
+    """Payment or Refund → Refund: Refund Method, Refund Amount ("<" fills the open credit)."""
+
+    method = forms.ChoiceField(label="Refund Method")
+    amount = MoneyField(label="Refund Amount")
+    reference = forms.CharField(
+        max_length=60, required=False, help_text="Check or transaction number"
+    )
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    memo = forms.CharField(max_length=255, required=False)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, open_credit, methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_credit = open_credit
+        self.fields["method"].choices = methods
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        if amount > self.open_credit:
+            raise forms.ValidationError(
+                f"That's more than the open credit of {self.open_credit:,.2f}."
+            )
+        return amount

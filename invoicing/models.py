@@ -68,6 +68,30 @@ class Item(models.Model):
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     CREDIT_MEMO = "credit_memo", "Credit Memo"
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
+
+
+class PaymentMethod(models.TextChoices):
+    CHECK = "check", "Check"
+    EFT = "eft", "EFT/Wire"
+    CARD = "card", "Credit Card"
+    CASH = "cash", "Cash"
+    STORE_CREDIT = "store_credit", "Store Credit"
+
+    @classmethod
+    def for_payments(cls):
+        return [(m.value, m.label) for m in (cls.CHECK, cls.EFT, cls.CARD, cls.CASH)]
+
+    @classmethod
+    def cash_account_code(cls, method: str) -> str:
+        """The account money moves through: the card clearing account for cards, the bank
+        otherwise; store credit moves into Customer Deposits."""
+        if method == cls.CARD:
+            return Account.CARD_CLEARING
+        if method == cls.STORE_CREDIT:
+            return Account.DEPOSITS
+        return Account.BANK
 
 
 class DocumentStatus(models.TextChoices):
@@ -117,6 +141,29 @@ class Document(models.Model):
         help_text="The invoice a credit memo was made from.",
     )
     reason = models.CharField(max_length=20, choices=CreditReason.choices, blank=True)
+    # Payments and refunds: how the money moved, and the check or transaction number.
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices, blank=True)
+    reference = models.CharField(max_length=60, blank=True)
+    earmarked_for = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="earmarked_payments",
+        help_text="A payment taken on a draft invoice, applied to it when the invoice is posted.",
+    )
+    refund_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        help_text="The credit (negative open item) a refund pays back.",
+    )
+    # On a credit: the part of its open amount held by pending refunds, which nothing else
+    # may use until the refund is released or cancelled.
+    reserved = models.DecimalField(**MONEY, default=0)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     note = models.TextField(blank=True)
     subtotal = models.DecimalField(**MONEY, default=0)
     tax_total = models.DecimalField(**MONEY, default=0)
@@ -161,6 +208,9 @@ class Document(models.Model):
                 condition=~Q(status="posted") | Q(posted_at__isnull=False),
                 name="document_posted_has_posted_at",
             ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="document_reserved_not_negative"
+            ),
         ]
         indexes = [models.Index(fields=["customer", "status"])]
 
@@ -171,20 +221,54 @@ class Document(models.Model):
         return reverse("invoicing:detail", args=[self.pk])
 
     @property
+    def is_money(self) -> bool:
+        """A payment or a refund (money in or out), not a billing document."""
+        return self.kind in (DocumentKind.PAYMENT, DocumentKind.REFUND)
+
+    @property
     def is_credit(self) -> bool:
         """aACE's rule: any document with a negative grand total is a credit memo."""
-        return self.kind == DocumentKind.CREDIT_MEMO or self.grand_total < 0
+        return not self.is_money and (self.kind == DocumentKind.CREDIT_MEMO or self.grand_total < 0)
 
     @property
     def title(self) -> str:
+        if self.is_money:
+            return self.get_kind_display()
         return "Credit Memo" if self.is_credit else "Invoice"
 
     @property
+    def amount(self):
+        """A payment's or refund's amount, positive."""
+        return abs(self.grand_total)
+
+    @property
+    def usable(self):
+        """What this open item can still give to applications or refunds, positive: an
+        invoice's open amount; a credit's open amount less what pending refunds reserve."""
+        if self.balance_due > 0:
+            return self.balance_due
+        return -self.balance_due - self.reserved
+
+    @property
+    def status_label(self) -> str:
+        if self.kind == DocumentKind.REFUND:
+            return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]
+        return self.get_status_display()
+
+    @property
     def display_balance(self):
-        """Balance Due as screens show it: the open amount once posted; a draft's whole
-        total (nothing can be applied to it yet); nothing for a void document."""
+        """Balance Due as screens show it: the open amount once posted; for a draft, its
+        total less the payments earmarked for it (Spectra's Method 2) — negative when the
+        draft was lowered below what was paid; nothing for a void document."""
         if self.status == DocumentStatus.DRAFT:
-            return self.grand_total
+            if self.kind != DocumentKind.INVOICE or not self.pk:
+                return self.grand_total
+            earmarked = getattr(self, "earmarked_open", None)  # annotated by listings
+            if earmarked is None:
+                from invoicing.selectors import earmarked_total
+
+                earmarked = earmarked_total(self)
+            return self.grand_total + earmarked
         return self.balance_due
 
     @property
@@ -284,3 +368,22 @@ class Application(models.Model):
     @property
     def is_active(self) -> bool:
         return self.removed_at is None
+
+
+class PlannedApplication(models.Model):
+    """How a draft payment is to be allocated; applied when the payment is posted."""
+
+    payment = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="planned_applications"
+    )
+    invoice = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="planned_amount_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.payment} → {self.invoice}: {self.amount}"

@@ -4,7 +4,18 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from invoicing.models import (
@@ -23,8 +34,62 @@ _MONEY = DecimalField(max_digits=16, decimal_places=2)
 CREDIT_Q = Q(kind=DocumentKind.CREDIT_MEMO) | Q(grand_total__lt=0)
 
 
+def _earmarked_open_expr():
+    """Signed (negative) sum of what payments earmarked for a draft invoice still hold:
+    a posted payment's open amount (with what pending refunds reserve), a draft's total."""
+    return Case(
+        When(status=DocumentStatus.POSTED, then=F("balance_due") + F("reserved")),
+        When(status=DocumentStatus.DRAFT, then=F("grand_total")),
+        default=Value(ZERO),
+        output_field=_MONEY,
+    )
+
+
+def earmarked_total(invoice: Document) -> Decimal:
+    return invoice.earmarked_payments.filter(kind=DocumentKind.PAYMENT).aggregate(
+        total=Coalesce(Sum(_earmarked_open_expr()), Value(ZERO), output_field=_MONEY)
+    )["total"]
+
+
+def earmarked_open_subquery():
+    rows = (
+        Document.objects.filter(earmarked_for=OuterRef("pk"), kind=DocumentKind.PAYMENT)
+        .order_by()
+        .values("earmarked_for")
+        .annotate(total=Sum(_earmarked_open_expr()))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+MONEY_KINDS = (DocumentKind.PAYMENT, DocumentKind.REFUND)
+
+
+def money_documents() -> QuerySet[Document]:
+    """Payments and refunds, for the Payments & Refunds listing."""
+    return Document.objects.filter(kind__in=MONEY_KINDS).select_related(
+        "customer", "refund_of", "created_by", "posted_by"
+    )
+
+
+def money_documents_for(document: Document) -> QuerySet[Document]:
+    """Payments and refunds tied to a document: refunds of it, payments earmarked for it
+    (Method 2) and refunds drawn through it. Applications are listed separately."""
+    return (
+        money_documents()
+        .filter(Q(refund_of=document) | Q(earmarked_for=document))
+        .order_by("date", "id")
+    )
+
+
+def pending_refund_count() -> int:
+    return Document.objects.filter(kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT).count()
+
+
 def document_list() -> QuerySet[Document]:
-    return Document.objects.select_related("customer")
+    return Document.objects.select_related("customer").annotate(
+        earmarked_open=earmarked_open_subquery()
+    )
 
 
 def document_get(pk: int) -> Document:
@@ -137,7 +202,12 @@ def open_invoices(customer) -> QuerySet[Document]:
 
 def open_credits(customer) -> QuerySet[Document]:
     """The customer's posted documents with a negative open amount (credits), oldest first."""
-    return posted_documents().filter(customer=customer, balance_due__lt=0).order_by("date", "id")
+    return (
+        posted_documents()
+        .filter(customer=customer, balance_due__lt=0)
+        .exclude(balance_due=-F("reserved"))
+        .order_by("date", "id")
+    )
 
 
 def applications_for(document: Document) -> QuerySet[Application]:

@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -31,6 +32,8 @@ from invoicing.models import (
     DocumentSequence,
     DocumentStatus,
     Item,
+    PaymentMethod,
+    PlannedApplication,
     TaxProfile,
 )
 from invoicing.pricing import document_totals, line_amounts
@@ -46,7 +49,12 @@ from ledger.services import (
     signed_accumulator,
 )
 
-SEQUENCE_PREFIX = {DocumentKind.INVOICE: "INV-", DocumentKind.CREDIT_MEMO: "CM-"}
+SEQUENCE_PREFIX = {
+    DocumentKind.INVOICE: "INV-",
+    DocumentKind.CREDIT_MEMO: "CM-",
+    DocumentKind.PAYMENT: "PMT-",
+    DocumentKind.REFUND: "RFD-",
+}
 
 
 @dataclass(frozen=True)
@@ -291,6 +299,12 @@ def posting_legs(document: Document) -> list[Leg]:
     signed = signed_accumulator()  # debit positive
     customer_id = document.customer_id
     signed[(accounts[Account.RECEIVABLE], customer_id)] += document.grand_total
+    if document.is_money:
+        # A payment: Dr Bank (or Card Clearing), Cr A/R. A refund: Dr A/R, Cr the same.
+        cash = Account.objects.get(code=PaymentMethod.cash_account_code(document.method))
+        holds_customer = cash.code == Account.DEPOSITS
+        signed[(cash, customer_id if holds_customer else None)] -= document.grand_total
+        return legs_from_signed(signed, memo=f"{document.title} {document.number}")
     lines = document.lines.select_related("item__income_account", "item__credit_account")
     for line in lines:
         if document.kind == DocumentKind.CREDIT_MEMO:
@@ -305,15 +319,27 @@ def posting_legs(document: Document) -> list[Leg]:
 
 @transaction.atomic
 def document_post(*, document: Document, by) -> Document:
+    """Post a draft invoice, credit memo or payment: one balanced entry dated with the
+    document's date; the document is locked from then on. Refunds are released instead."""
     require(by, Action.POST)
     document = _lock(document)
+    if document.kind == DocumentKind.REFUND:
+        raise InvoicingError("Refunds are released, not posted.", code="refund")
     if document.status != DocumentStatus.DRAFT:
         raise InvoicingError(
             f"{document.number} is already {document.get_status_display().lower()}.",
             code="not_draft",
         )
-    if not document.lines.exists():
+    if not document.is_money and not document.lines.exists():
         raise InvoicingError("A document needs at least one line to be posted.", code="no_lines")
+    document = _post(document, by)
+    _after_post(document, by)
+    document.refresh_from_db()
+    return document
+
+
+def _post(document: Document, by) -> Document:
+    """Write the posting entry of a locked draft and mark it posted."""
     ensure_period_open(document.date)
     entry = journal_entry_post(
         date=document.date,
@@ -332,7 +358,7 @@ def document_post(*, document: Document, by) -> Document:
     document.save()
     audit_log(
         by=by,
-        action=f"{document.get_kind_display().lower()} posted",
+        action=f"{document.get_kind_display().lower()} {'released' if document.kind == DocumentKind.REFUND else 'posted'}",
         target=document,
         target_ref=document.number,
         amount=document.grand_total,
@@ -586,7 +612,7 @@ def credit_apply(
     source = docs[source.pk]
     _check_pairable(source, source.customer_id)
     source_sign = 1 if source.balance_due > 0 else -1 if source.balance_due < 0 else 0
-    if source_sign == 0:
+    if source_sign == 0 or source.usable <= 0:
         raise InvoicingError(f"{source.number} has nothing left to apply.", code="nothing_open")
     errors: dict[str, list[str]] = {}
     total = ZERO
@@ -602,8 +628,8 @@ def credit_apply(
             errors[field] = [
                 f"{other.number} has no open {'credit' if source_sign > 0 else 'balance'} to pair."
             ]
-        elif allocation.amount > abs(other.balance_due):
-            errors[field] = [f"More than {other.number}'s open {abs(other.balance_due):,.2f}."]
+        elif allocation.amount > other.usable:
+            errors[field] = [f"More than {other.number}'s open {other.usable:,.2f}."]
         elif date < other.date:
             errors[field] = [f"The application date is before {other.number}'s date."]
         total += allocation.amount
@@ -611,9 +637,9 @@ def credit_apply(
         errors["date"] = [
             f"The application date can't be before {source.number}'s date ({source.date:%m/%d/%Y})."
         ]
-    if total > abs(source.balance_due) and not errors:
+    if total > source.usable and not errors:
         errors["__all__"] = [
-            f"Together that's {total:,.2f}, more than the {abs(source.balance_due):,.2f} open on {source.number}."
+            f"Together that's {total:,.2f}, more than the {source.usable:,.2f} open on {source.number}."
         ]
     if errors:
         raise OverApplication(errors, code="over_application")
@@ -703,3 +729,302 @@ def allocate_oldest_first(available: Decimal, open_amounts: list[Decimal]) -> li
         amounts.append(take)
         remaining -= take
     return amounts
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+def _existing_for_key(key: str) -> Document | None:
+    return Document.objects.filter(idempotency_key=key).first() if key else None
+
+
+def _money_document(
+    *, kind, customer, date, amount, method, reference, memo, by, key, **extra
+) -> Document:
+    """A payment (negative: the customer's credit until applied) or a refund (positive:
+    it pays a credit back), numbered like every document and audited."""
+    sign = -1 if kind == DocumentKind.PAYMENT else 1
+    document = Document.objects.create(
+        kind=kind,
+        number=_next_number(kind),
+        customer=customer,
+        date=date,
+        billing_terms=customer.billing_terms,
+        due_date=date,
+        description=memo
+        or f"{DocumentKind(kind).label} by {PaymentMethod(method).label}"
+        + (f" #{reference}" if reference else ""),
+        method=method,
+        reference=reference,
+        subtotal=sign * amount,
+        grand_total=sign * amount,
+        idempotency_key=key or None,
+        created_by=by,
+        updated_by=by,
+        **extra,
+    )
+    audit_log(
+        by=by,
+        action=f"{document.get_kind_display().lower()} {'recorded' if sign < 0 else 'prepared'}",
+        target=document,
+        target_ref=document.number,
+        amount=amount,
+        method=method,
+        reference=reference,
+    )
+    return document
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    date: datetime.date,
+    method: str,
+    amount: Decimal,
+    by,
+    reference: str = "",
+    memo: str = "",
+    allocations: list[Allocation] = (),
+    earmarked_for: Document | None = None,
+    key: str = "",
+) -> Document:
+    """Record a customer payment (a draft until a Poster posts it). `allocations` say which
+    open invoices it pays, applied at posting; the rest stays as the customer's credit.
+    `earmarked_for` is a draft invoice the payment was taken on (Spectra's Method 2)."""
+    require(by, Action.EDIT_DRAFTS)
+    existing = _existing_for_key(key)
+    if existing is not None:
+        return existing
+    if method not in dict(PaymentMethod.for_payments()):
+        raise ValidationError({"method": "Choose how the payment was made."})
+    if amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    errors = {}
+    total = ZERO
+    for allocation in allocations:
+        inv = allocation.document
+        if inv.customer_id != customer.pk or not inv.is_posted or inv.balance_due <= 0:
+            errors[f"amount_{inv.pk}"] = [
+                f"{inv.number} isn't an open posted invoice of {customer.name}."
+            ]
+        elif allocation.amount > inv.balance_due:
+            errors[f"amount_{inv.pk}"] = [f"More than {inv.number}'s open {inv.balance_due:,.2f}."]
+        total += allocation.amount
+    if total > amount:
+        errors["__all__"] = [
+            f"That's {total:,.2f} allocated, more than the {amount:,.2f} received."
+        ]
+    if earmarked_for is not None and (
+        earmarked_for.customer_id != customer.pk
+        or not earmarked_for.is_draft
+        or earmarked_for.kind != DocumentKind.INVOICE
+    ):
+        errors["__all__"] = [
+            "A payment can be earmarked only for a draft invoice of the same customer."
+        ]
+    if errors:
+        raise OverApplication(errors, code="bad_allocation")
+    payment = _money_document(
+        kind=DocumentKind.PAYMENT,
+        customer=customer,
+        date=date,
+        amount=amount,
+        method=method,
+        reference=reference,
+        memo=memo,
+        by=by,
+        key=key,
+        earmarked_for=earmarked_for,
+    )
+    PlannedApplication.objects.bulk_create(
+        PlannedApplication(payment=payment, invoice=a.document, amount=a.amount)
+        for a in allocations
+        if a.amount
+    )
+    return payment
+
+
+def _apply_earmarked(invoice: Document, payment: Document, by) -> None:
+    """Apply what is left of an earmarked payment to its (now posted) invoice."""
+    invoice.refresh_from_db()
+    payment.refresh_from_db()
+    amount = min(payment.usable, invoice.balance_due)
+    if amount > 0 and payment.is_posted and invoice.is_posted:
+        credit_apply(
+            source=invoice,
+            allocations=[Allocation(document=payment, amount=amount)],
+            date=max(invoice.date, payment.date),
+            by=by,
+        )
+
+
+def _after_post(document: Document, by) -> None:
+    """What posting sets in motion: a payment's planned applications and earmark; an
+    invoice's earmarked payments."""
+    if document.kind == DocumentKind.PAYMENT:
+        planned = list(document.planned_applications.select_related("invoice"))
+        if planned:
+            credit_apply(
+                source=document,
+                allocations=[Allocation(document=p.invoice, amount=p.amount) for p in planned],
+                date=document.date,
+                by=by,
+            )
+        if document.earmarked_for_id:
+            _apply_earmarked(document.earmarked_for, document, by)
+    elif document.kind == DocumentKind.INVOICE:
+        for payment in document.earmarked_payments.filter(
+            kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED
+        ).order_by("pk"):
+            _apply_earmarked(document, payment, by)
+
+
+# --- refunds: money out only through a Poster ------------------------------------------------
+
+
+def refund_source(document: Document) -> tuple[Document | None, Decimal]:
+    """The credit a refund "from" `document` draws on, and how much it can refund.
+
+    A posted credit (credit memo, unapplied payment) refunds its own open credit. A draft
+    invoice lowered below what was paid on it (Method 2) refunds from its earmarked
+    payment, up to the negative Balance Due it shows.
+    """
+    if document.is_posted and document.balance_due < 0:
+        return document, document.usable
+    if document.is_draft and document.kind == DocumentKind.INVOICE:
+        owed = -document.display_balance
+        if owed > 0:
+            payments = document.earmarked_payments.filter(
+                kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED
+            ).order_by("pk")
+            for payment in payments:
+                if payment.usable > 0:
+                    return payment, min(owed, payment.usable)
+    return None, ZERO
+
+
+def refund_methods(*, store_credit: bool = False) -> list[tuple[str, str]]:
+    methods = [PaymentMethod.CHECK, PaymentMethod.EFT, PaymentMethod.CARD]
+    if store_credit:
+        methods.append(PaymentMethod.STORE_CREDIT)
+    return [(m.value, m.label) for m in methods]
+
+
+@transaction.atomic
+def refund_prepare(
+    *,
+    document: Document,
+    amount: Decimal,
+    method: str,
+    date: datetime.date,
+    by,
+    reference: str = "",
+    memo: str = "",
+    key: str = "",
+) -> Document:
+    """Prepare a refund (status Pending) from a negative open item. It reserves that much of
+    the credit, so nothing else can use it until a Poster releases or cancels the refund."""
+    require(by, Action.EDIT_DRAFTS)
+    existing = _existing_for_key(key)
+    if existing is not None:
+        return existing
+    credit, _ = refund_source(document)
+    if credit is None:
+        raise InvoicingError(f"{document.number} has no open credit to refund.", code="no_credit")
+    credit = _lock(credit)  # two refunds of one credit queue here
+    available = credit.usable
+    if document.is_draft:
+        available = min(available, -document.display_balance)
+    if method not in dict(refund_methods(store_credit=store_credit_available())):
+        raise ValidationError({"method": "Choose a Refund Method."})
+    if amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    if amount > available:
+        raise ValidationError(
+            {"amount": f"That's more than the open credit of {available:,.2f}."}, code="over_refund"
+        )
+    credit.reserved += amount
+    credit.save(update_fields=["reserved", "updated_at"])
+    return _money_document(
+        kind=DocumentKind.REFUND,
+        customer=credit.customer,
+        date=date,
+        amount=amount,
+        method=method,
+        reference=reference,
+        memo=memo,
+        by=by,
+        key=key,
+        refund_of=credit,
+        earmarked_for=document if document.is_draft else None,
+    )
+
+
+def store_credit_available() -> bool:
+    """Store Credit needs customer deposits to hold it; offered once deposits exist."""
+    return False
+
+
+@transaction.atomic
+def refund_release(*, refund: Document, by, date: datetime.date | None = None) -> Document:
+    """Release a pending refund: money goes out. Posts Dr A/R, Cr Bank or Credit Card
+    Clearing, and pays the credit back by the refund's amount."""
+    require(by, Action.RELEASE_REFUND)
+    docs = _lock_in_order([refund.pk, refund.refund_of_id])
+    refund, credit = docs[refund.pk], docs[refund.refund_of_id]
+    if refund.kind != DocumentKind.REFUND:
+        raise InvoicingError(f"{refund.number} isn't a refund.", code="not_refund")
+    if refund.status != DocumentStatus.DRAFT:
+        raise InvoicingError(
+            f"{refund.number} is already {refund.status_label.lower()}.", code="not_pending"
+        )
+    if settings.REFUND_FOUR_EYES and refund.created_by_id == by.pk:
+        raise InvoicingError(
+            "You prepared this refund; another Poster must release it (four eyes).",
+            code="four_eyes",
+        )
+    date = date or timezone.localdate()
+    if date < credit.date:
+        raise ValidationError({"date": f"The refund can't be dated before {credit.number}."})
+    ensure_period_open(date)
+    credit.reserved -= refund.amount
+    credit.save(update_fields=["reserved", "updated_at"])
+    refund.date = date
+    refund.due_date = date
+    refund.save(update_fields=["date", "due_date"])
+    refund = _post(refund, by)
+    credit_apply(
+        source=credit,
+        allocations=[Allocation(document=refund, amount=refund.amount)],
+        date=date,
+        by=by,
+    )
+    refund.refresh_from_db()
+    return refund
+
+
+@transaction.atomic
+def refund_cancel(*, refund: Document, by) -> Document:
+    """Cancel a pending refund, freeing the credit it reserved."""
+    require(by, Action.RELEASE_REFUND)
+    docs = _lock_in_order([refund.pk, refund.refund_of_id])
+    refund, credit = docs[refund.pk], docs[refund.refund_of_id]
+    if refund.kind != DocumentKind.REFUND or refund.status != DocumentStatus.DRAFT:
+        raise InvoicingError(f"{refund.number} isn't a pending refund.", code="not_pending")
+    credit.reserved -= refund.amount
+    credit.save(update_fields=["reserved", "updated_at"])
+    refund.status = DocumentStatus.VOID
+    refund.voided_by = by
+    refund.voided_at = timezone.now()
+    refund.void_date = timezone.localdate()
+    refund.updated_by = by
+    refund.save()
+    audit_log(
+        by=by,
+        action="refund cancelled",
+        target=refund,
+        target_ref=refund.number,
+        amount=refund.amount,
+    )
+    return refund

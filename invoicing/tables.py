@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from invoicing.models import Document
+from ledger.money import format_money
 from ledger.tables import MoneyColumn
 
 
@@ -58,3 +59,53 @@ class CustomerDocumentTable(DocumentTable):
     class Meta(DocumentTable.Meta):
         exclude = ["customer"]
         per_page = 25
+
+
+class PaymentTable(tables.Table):
+    number = tables.Column(verbose_name="Number", linkify=True)
+    kind = tables.Column(verbose_name="Type")
+    date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
+    customer = tables.Column(
+        verbose_name="Customer",
+        accessor="customer__name",
+        linkify=lambda record: record.customer.get_absolute_url(),
+    )
+    method = tables.Column(verbose_name="Method")
+    reference = tables.Column(verbose_name="Reference")
+    amount = MoneyColumn(verbose_name="Amount", accessor="amount", order_by="grand_total")
+    unapplied = MoneyColumn(verbose_name="Unapplied", accessor="balance_due", orderable=False)
+    status = tables.Column(verbose_name="Status")
+    created_by = tables.Column(verbose_name="Prepared by")
+    posted_by = tables.Column(verbose_name="Posted / released by")
+
+    class Meta:
+        model = Document
+        fields = []
+        sequence = [
+            "number",
+            "kind",
+            "date",
+            "customer",
+            "method",
+            "reference",
+            "amount",
+            "unapplied",
+            "status",
+            "created_by",
+            "posted_by",
+        ]
+        order_by = ("-date", "-number")
+        empty_text = "No payments or refunds match these filters."
+
+    def render_status(self, record, value):
+        return format_html(
+            '<span class="badge badge-{}">{}</span>', record.status, record.status_label
+        )
+
+    def value_status(self, record, value):
+        return record.status_label
+
+    def render_unapplied(self, record, value):
+        if record.kind != "payment" or not record.is_posted:
+            return ""
+        return format_money(-value)

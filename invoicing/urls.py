@@ -9,6 +9,9 @@ urlpatterns = [
     path("new-credit-memo/", views.credit_memo_create_view, name="create_credit_memo"),
     path("<int:pk>/apply/", views.apply_view, name="apply"),
     path("<int:pk>/applications/<int:application_pk>/remove/", views.unapply_view, name="unapply"),
+    path("<int:pk>/payment-or-refund/", views.payment_or_refund_view, name="payment_or_refund"),
+    path("<int:pk>/release/", views.refund_release_view, name="release"),
+    path("<int:pk>/cancel-refund/", views.refund_cancel_view, name="cancel_refund"),
     path("<int:pk>/credit-memo/", views.credit_memo_from_invoice_view, name="credit_from_invoice"),
     path("<int:pk>/", views.document_detail_view, name="detail"),
     path("<int:pk>/edit/", views.document_edit_view, name="edit"),
@@ -16,3 +19,11 @@ urlpatterns = [
     path("<int:pk>/void/", views.document_void_view, name="void"),
     path("<int:pk>/cancel/", views.document_cancel_view, name="cancel"),
 ]
+
+payment_urlpatterns = (
+    [
+        path("", views.PaymentListView.as_view(), name="list"),
+        path("new/", views.payment_record_view, name="create"),
+    ],
+    "payments",
+)

@@ -20,20 +20,22 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from config.roles import Action, require
+from config.roles import Action, require, user_may
 from customers.models import Customer
 from invoicing import selectors, services
-from invoicing.filters import DocumentFilter
+from invoicing.filters import DocumentFilter, PaymentFilter
 from invoicing.forms import (
     LINE_FIELDS,
     ApplyForm,
     CreditFromInvoiceForm,
     DocumentForm,
     LineFormSet,
+    PaymentForm,
+    RefundForm,
 )
 from invoicing.models import Application, Document, DocumentKind
 from invoicing.pricing import LineAmounts, document_totals, line_amounts
-from invoicing.tables import DocumentTable
+from invoicing.tables import DocumentTable, PaymentTable
 from ledger.selectors import entries_for_source
 
 MAX_LINES = 200
@@ -48,7 +50,7 @@ class DocumentListView(SingleTableMixin, FilterView):
     paginate_by = 25
 
     def get_queryset(self):
-        return selectors.document_list()
+        return selectors.document_list().exclude(kind__in=selectors.MONEY_KINDS)
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "csv":
@@ -86,6 +88,7 @@ def document_detail_view(request, pk):
             "entries": entries_for_source(document),
             "credit_memos": selectors.credit_memos_of(document),
             "applications": selectors.applications_for(document),
+            "money_links": selectors.money_documents_for(document),
         },
     )
 
@@ -472,19 +475,20 @@ def apply_view(request, pk):
         counterparts=counterparts,
         initial={"date": timezone.localdate(), "key": uuid.uuid4().hex},
     )
-    context = {"source": source, "form": form, "oob": False, "from_credit": source.balance_due < 0}
+    context = {
+        "source": source,
+        "customer": source.customer,
+        "form": form,
+        "oob": False,
+        "from_credit": source.balance_due < 0,
+    }
     if data is not None:
         form.is_valid()  # bound: compute errors and the running totals
-        if request.htmx and action in ("fill", "clear"):
-            return TemplateResponse(request, template + "#rows", context)
-        if request.htmx and request.htmx.target == "allocation-summary":
-            return TemplateResponse(request, template + "#summary", dict(context, oob=True))
+        fragment = _allocation_fragment(request, action, context)
+        if fragment is not None:
+            return fragment
         if action == "apply" and not form.errors:
-            allocations = [
-                services.Allocation(document=doc, amount=form.cleaned_data[f"amount_{doc.pk}"])
-                for doc in counterparts
-                if form.cleaned_data.get(f"amount_{doc.pk}")
-            ]
+            allocations = form.allocations()
             try:
                 applied = services.credit_apply(
                     source=source,
@@ -506,6 +510,25 @@ def apply_view(request, pk):
     return TemplateResponse(request, template, context, status=status)
 
 
+def _fill_or_clear(data, action: str, available, counterparts) -> None:
+    """ "Apply oldest first" fills the amounts from what is available; "Clear" empties them."""
+    amounts = services.allocate_oldest_first(available, [d.usable for d in counterparts])
+    for doc, amount in zip(counterparts, amounts, strict=True):
+        data[f"amount_{doc.pk}"] = f"{amount:.2f}" if action == "fill" and amount else ""
+
+
+def _allocation_fragment(request, action: str, context):
+    """The htmx fragments of the allocation rows: all rows after fill/clear, the summary
+    (with each row's new balance out of band) while typing."""
+    if request.htmx and action in ("fill", "clear"):
+        return TemplateResponse(request, "invoicing/_allocation.html#rows", context)
+    if request.htmx and request.htmx.target == "allocation-summary":
+        return TemplateResponse(
+            request, "invoicing/_allocation.html#summary", dict(context, oob=True)
+        )
+    return None
+
+
 @require_POST
 def unapply_view(request, pk, application_pk):
     require(request.user, Action.APPLY_CREDIT)
@@ -523,3 +546,209 @@ def unapply_view(request, pk, application_pk):
             f"Removed {application.amount:,.2f} of {application.credit.number} from {application.invoice.number}.",
         )
     return redirect(document)
+
+
+# --- payments and refunds -----------------------------------------------------------------
+
+
+class PaymentListView(SingleTableMixin, FilterView):
+    """Payments & Refunds: money in and out; "Pending refunds" is a filter for Posters."""
+
+    table_class = PaymentTable
+    filterset_class = PaymentFilter
+    template_name = "invoicing/payment_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return selectors.money_documents()
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [self.template_name + "#results"]
+        return [self.template_name]
+
+
+def payment_record_view(request):
+    """Record Payment for a customer and allocate it with the Apply Credit rows."""
+    require(request.user, Action.EDIT_DRAFTS)
+    customer_id = request.GET.get("customer", "")
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    if customer is None:
+        return TemplateResponse(
+            request,
+            "invoicing/payment_pick_customer.html",
+            {"customers": Customer.objects.filter(is_active=True).order_by("name")},
+        )
+    counterparts = list(selectors.open_invoices(customer))
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action", "") if data is not None else ""
+    if data is not None and action in ("fill", "clear"):
+        probe = PaymentForm(data, counterparts=[])
+        probe.is_valid()
+        _fill_or_clear(data, action, probe.available, counterparts)
+    form = PaymentForm(
+        data,
+        counterparts=counterparts,
+        initial={"date": timezone.localdate(), "key": uuid.uuid4().hex, "method": "check"},
+    )
+    context = {
+        "customer": customer,
+        "form": form,
+        "oob": False,
+        "from_credit": True,
+        "available_label": "Payment amount",
+        "remaining_label": "Left as credit (unapplied)",
+    }
+    if data is not None:
+        form.is_valid()
+        fragment = _allocation_fragment(request, action, context)
+        if fragment is not None:
+            return fragment
+        if action == "save" and form.is_valid():
+            payment = _save_payment(
+                request, form, customer=customer, allocations=form.allocations()
+            )
+            if payment is not None:
+                return redirect(payment)
+    status = 400 if data is not None and action == "save" else 200
+    return TemplateResponse(request, "invoicing/payment_form.html", context, status=status)
+
+
+def _save_payment(request, form, *, customer, allocations, earmarked_for=None):
+    data = form.cleaned_data
+    try:
+        payment = services.payment_record(
+            customer=customer,
+            date=data["date"],
+            method=data["method"],
+            amount=data["amount"],
+            reference=data["reference"],
+            memo=data.get("memo", ""),
+            allocations=allocations,
+            earmarked_for=earmarked_for,
+            key=data["key"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        _add_service_errors(form, exc)
+        return None
+    messages.success(
+        request,
+        f"Payment {payment.number} of {payment.amount:,.2f} recorded"
+        + (" — a Poster posts it." if not user_may(request.user, Action.POST) else "."),
+    )
+    return payment
+
+
+def payment_or_refund_view(request, pk):
+    """Spectra's "Payment or Refund" on a document: type Payment or Refund."""
+    require(request.user, Action.EDIT_DRAFTS)
+    document = _get_document(pk)
+    credit, open_credit = services.refund_source(document)
+    kind = (
+        request.POST.get("type") or request.GET.get("type") or ("refund" if credit else "payment")
+    )
+    initial = {"date": timezone.localdate(), "key": uuid.uuid4().hex}
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action", "save") if data is not None else ""
+    if kind == "refund":
+        if credit is None:
+            messages.error(request, f"{document.number} has no open credit to refund.")
+            return redirect(document)
+        if action == "fill":  # the "<" button: the entire open credit
+            data["amount"] = f"{open_credit:.2f}"
+        form = RefundForm(
+            data if action == "save" else None,
+            open_credit=open_credit,
+            methods=services.refund_methods(store_credit=services.store_credit_available()),
+            initial={**initial, "method": "check", **(data.dict() if data is not None else {})},
+        )
+        if action == "save" and form.is_valid():
+            d = form.cleaned_data
+            try:
+                refund = services.refund_prepare(
+                    document=document,
+                    amount=d["amount"],
+                    method=d["method"],
+                    date=d["date"],
+                    reference=d["reference"],
+                    memo=d["memo"],
+                    key=d["key"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Refund {refund.number} of {refund.amount:,.2f} is pending release by a Poster.",
+                )
+                return redirect(document)
+    else:
+        if (
+            document.kind != DocumentKind.INVOICE
+            or document.status == "void"
+            or document.display_balance <= 0
+        ):
+            messages.error(request, f"{document.number} has no balance to pay.")
+            return redirect(document)
+        form = PaymentForm(
+            data if action == "save" else None,
+            counterparts=[],
+            initial=dict(initial, method="check"),
+        )
+        if action == "save" and form.is_valid():
+            amount = form.cleaned_data["amount"]
+            allocations = []
+            if document.is_posted:
+                allocations = [
+                    services.Allocation(document=document, amount=min(amount, document.balance_due))
+                ]
+            payment = _save_payment(
+                request,
+                form,
+                customer=document.customer,
+                allocations=allocations,
+                earmarked_for=document if document.is_draft else None,
+            )
+            if payment is not None:
+                return redirect(document)
+    status = 400 if action == "save" else 200
+    return TemplateResponse(
+        request,
+        "invoicing/payment_or_refund.html",
+        {
+            "document": document,
+            "form": form,
+            "kind": kind,
+            "open_credit": open_credit,
+            "credit": credit,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def refund_release_view(request, pk):
+    require(request.user, Action.RELEASE_REFUND)
+    refund = _get_document(pk)
+    try:
+        refund = services.refund_release(refund=refund, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Refund {refund.number} of {refund.amount:,.2f} released.")
+    return redirect(refund)
+
+
+@require_POST
+def refund_cancel_view(request, pk):
+    require(request.user, Action.RELEASE_REFUND)
+    refund = _get_document(pk)
+    try:
+        services.refund_cancel(refund=refund, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Refund {refund.number} cancelled; the credit is free again.")
+    return redirect(refund)
