@@ -82,7 +82,9 @@ def test_role_groups_exist_with_their_permissions(db):
     assert {Role.REP, Role.POSTER, Role.ACCOUNTANT} <= names
     poster = Group.objects.get(name=Role.POSTER)
     assert poster.permissions.filter(codename="post_document").exists()
-    assert not Group.objects.get(name=Role.REP).permissions.filter(codename="post_document").exists()
+    assert (
+        not Group.objects.get(name=Role.REP).permissions.filter(codename="post_document").exists()
+    )
 
 
 def test_user_may_answers_per_role(rep, poster, accountant):

@@ -63,7 +63,9 @@ def test_editing_a_customer_records_what_changed(rep_client, rep, poster):
         ("billing_terms", "net_90", "Select a valid choice."),
     ],
 )
-def test_bad_input_shows_the_error_next_to_the_field_and_saves_nothing(rep_client, field, value, message):
+def test_bad_input_shows_the_error_next_to_the_field_and_saves_nothing(
+    rep_client, field, value, message
+):
     """Each invalid field gets its message rendered beside it (id_<field>_error); no row is saved."""
     response = rep_client.post(reverse("customers:create"), dict(VALID, **{field: value}))
     assert response.status_code == 400
@@ -141,7 +143,14 @@ def test_customer_list_shows_a_r_balance(rep_client, rep, poster):
 
 def test_detail_page_shows_summary_and_address(rep_client, rep, poster):
     """The customer page shows its Summary (A/R Balance), bill-to address and documents."""
-    c = CustomerFactory(name="Montboro School District", billing_contact="Erica Dawson", address_line1="1498 Lakeshore Drive", city="Montboro", state="CO", postal_code="80508")
+    c = CustomerFactory(
+        name="Montboro School District",
+        billing_contact="Erica Dawson",
+        address_line1="1498 Lakeshore Drive",
+        city="Montboro",
+        state="CO",
+        postal_code="80508",
+    )
     doc = make_invoice(customer=c, by=rep, post_by=poster)
     html = rep_client.get(c.get_absolute_url()).content.decode()
     assert "Erica Dawson" in html and "Montboro, CO 80508" in html
