@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from invoicing.urls import payment_urlpatterns
+from invoicing.urls import deposit_urlpatterns, payment_urlpatterns
 
 admin.site.site_header = "Credit Desk — Accountants"
 admin.site.site_title = "Credit Desk admin"
@@ -15,5 +15,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoicing.urls")),
     path("payments/", include(payment_urlpatterns)),
+    path("deposits/", include(deposit_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

@@ -51,6 +51,8 @@ def customer_detail_view(request, pk):
             .exclude(balance_due=0)
             .count(),
             "documents": documents,
+            "deposits_held": invoicing_selectors.customer_deposits_held(customer),
+            "deposits": invoicing_selectors.customer_deposits(customer)[:50],
         },
     )
 

@@ -15,3 +15,4 @@ class InvoicingConfig(AppConfig):
         register(checks.check_credit_quantities)
         register(checks.check_applications)
         register(checks.check_reservations)
+        register(checks.check_deposits_tie_out)

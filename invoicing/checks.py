@@ -6,6 +6,8 @@ from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMeth
 from invoicing.selectors import (
     bad_applications,
     computed_open_amounts,
+    deposit_amount_problems,
+    deposit_remaining_by_customer,
     open_balances_by_customer,
     over_credited_lines,
 )
@@ -152,4 +154,31 @@ def check_applications() -> CheckResult:
                 f"{numbers[pk]}: stored open {stored.get(pk)} but total less applications is {amount}"
             )
     result.report.append(f"{len(computed)} open items recomputed from their applications")
+    return result
+
+
+def check_deposits_tie_out() -> CheckResult:
+    """Invariant 3: the Customer Deposits account equals the unused deposit amounts, in total
+    and per customer; each deposit's remaining equals its amount less what was used."""
+    result = CheckResult("3", "Customer Deposits equals the sum of unused deposits")
+    # A liability: its balance is credit-positive.
+    control = {
+        k: -v for k, v in ledger_selectors.account_balances_by_customer(Account.DEPOSITS).items()
+    }
+    held = deposit_remaining_by_customer()
+    control_total, held_total = sum(control.values(), ZERO), sum(held.values(), ZERO)
+    result.report.append(
+        f"Customer Deposits {format_money(control_total)} vs unused deposits {format_money(held_total)}"
+    )
+    if control.get(None):
+        result.problems.append(
+            f"Customer Deposits lines without a customer: {format_money(control[None])}"
+        )
+    for customer_id in sorted(k for k in set(control) | set(held) if k is not None):
+        if control.get(customer_id, ZERO) != held.get(customer_id, ZERO):
+            result.problems.append(
+                f"customer {customer_id}: Customer Deposits {format_money(control.get(customer_id, ZERO))} "
+                f"!= unused deposits {format_money(held.get(customer_id, ZERO))}"
+            )
+    result.problems.extend(deposit_amount_problems())
     return result

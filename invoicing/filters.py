@@ -77,3 +77,17 @@ class PaymentFilter(django_filters.FilterSet):
         label="To",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class DepositFilter(django_filters.FilterSet):
+    customer = django_filters.ModelChoiceFilter(
+        queryset=Customer.objects.order_by("name"), empty_label="All customers"
+    )
+    status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method")
+    with_remainder = django_filters.BooleanFilter(
+        label="Remaining only", method="filter_remaining", widget=forms.CheckboxInput
+    )
+
+    def filter_remaining(self, queryset, name, value):
+        return queryset.filter(remaining__gt=0) if value else queryset

@@ -323,3 +323,44 @@ class RefundForm(forms.Form):
                 f"That's more than the open credit of {self.open_credit:,.2f}."
             )
         return amount
+
+
+class DepositForm(forms.Form):
+    """Customer Deposit: the same fields as a payment, without an invoice."""
+
+    amount = MoneyField()
+    method = forms.ChoiceField(choices=PaymentMethod.for_payments())
+    reference = forms.CharField(
+        max_length=60, required=False, help_text="Check or transaction number"
+    )
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    memo = forms.CharField(max_length=255, required=False)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        return amount
+
+
+class ApplyDepositForm(forms.Form):
+    """Apply Deposit on an invoice: which deposit, how much (default: the lesser of its
+    remainder and the invoice's Balance Due)."""
+
+    deposit = forms.ModelChoiceField(queryset=None, empty_label=None)
+    amount = MoneyField()
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, deposits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deposit"].queryset = deposits
+        self.fields["deposit"].label_from_instance = lambda d: (
+            f"{d.number} · {d.date:%m/%d/%Y} · {d.get_method_display()} · left {d.usable:,.2f}"
+        )
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        return amount

@@ -70,6 +70,7 @@ class DocumentKind(models.TextChoices):
     CREDIT_MEMO = "credit_memo", "Credit Memo"
     PAYMENT = "payment", "Payment"
     REFUND = "refund", "Refund"
+    DEPOSIT = "deposit", "Customer Deposit"
 
 
 class PaymentMethod(models.TextChoices):
@@ -387,3 +388,151 @@ class PlannedApplication(models.Model):
 
     def __str__(self):
         return f"{self.payment} → {self.invoice}: {self.amount}"
+
+
+class Deposit(models.Model):
+    """A customer deposit: money received before there is an invoice (Spectra "Customer
+    Deposit"). It posts to Customer Deposits (a liability), not A/R; applying it to an
+    invoice moves the applied part into A/R. Store credit refunds also become deposits."""
+
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="deposits"
+    )
+    date = models.DateField(db_index=True)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=60, blank=True)
+    amount = models.DecimalField(**MONEY)
+    memo = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT, db_index=True
+    )
+    # What is left to apply or refund, and what pending refunds hold of it.
+    remaining = models.DecimalField(**MONEY, default=0)
+    reserved = models.DecimalField(**MONEY, default=0)
+    source_refund = models.OneToOneField(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="store_credit_deposit",
+        help_text="The store-credit refund this deposit holds.",
+    )
+    posting_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=models.F("amount")),
+                name="deposit_remaining_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=models.F("remaining")),
+                name="deposit_reserved_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("deposits:detail", args=[self.pk])
+
+    @property
+    def usable(self):
+        return self.remaining - self.reserved if self.status == DocumentStatus.POSTED else 0
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == DocumentStatus.POSTED
+
+
+class DepositApplication(models.Model):
+    """Part of a deposit applied to an invoice: Dr Customer Deposits, Cr A/R, at once.
+    Removing it writes the reversing entry; the row stays as history."""
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="applications")
+    invoice = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="deposit_applications"
+    )
+    amount = models.DecimalField(**MONEY)
+    date = models.DateField(db_index=True)
+    entry = models.OneToOneField("ledger.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_on = models.DateField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_application_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.deposit} → {self.invoice}: {self.amount}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class DepositRefund(models.Model):
+    """Refund This Deposit: pending until a Poster releases it (Dr Customer Deposits, Cr Bank
+    or Credit Card Clearing)."""
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(**MONEY)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=60, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+    date = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT
+    )
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_refund_positive")
+        ]
+
+    def __str__(self):
+        return f"Refund of {self.deposit}: {self.amount}"
+
+    @property
+    def status_label(self) -> str:
+        return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]

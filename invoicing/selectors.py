@@ -21,6 +21,9 @@ from django.db.models.functions import Coalesce
 from invoicing.models import (
     Application,
     ApplicationBatch,
+    Deposit,
+    DepositApplication,
+    DepositRefund,
     Document,
     DocumentKind,
     DocumentLine,
@@ -176,6 +179,12 @@ def computed_open_amounts(
             open_amounts[invoice_id] -= amount
         if credit_id in open_amounts:
             open_amounts[credit_id] += amount
+    deposit_apps = DepositApplication.objects.filter(_applied_q(as_of))
+    if customer is not None:
+        deposit_apps = deposit_apps.filter(invoice__customer=customer)
+    for invoice_id, amount in deposit_apps.values_list("invoice_id", "amount"):
+        if invoice_id in open_amounts:
+            open_amounts[invoice_id] -= amount
     return open_amounts
 
 
@@ -188,7 +197,13 @@ def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
     in_force = Application.objects.filter(_applied_q(as_of))
     applied_in = in_force.filter(invoice=document).aggregate(s=Sum("amount"))["s"] or ZERO
     applied_out = in_force.filter(credit=document).aggregate(s=Sum("amount"))["s"] or ZERO
-    return document.grand_total - applied_in + applied_out
+    deposits_in = (
+        DepositApplication.objects.filter(_applied_q(as_of), invoice=document).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or ZERO
+    )
+    return document.grand_total - applied_in + applied_out - deposits_in
 
 
 def open_invoices(customer) -> QuerySet[Document]:
@@ -325,3 +340,89 @@ def active_items() -> QuerySet[Item]:
 
 def active_tax_profiles() -> QuerySet[TaxProfile]:
     return TaxProfile.objects.filter(is_active=True)
+
+
+# --- deposits ---------------------------------------------------------------------------------
+
+
+def deposit_list() -> QuerySet[Deposit]:
+    return Deposit.objects.select_related("customer", "created_by", "posted_by")
+
+
+def deposit_get(pk: int) -> Deposit:
+    return deposit_list().select_related("posting_entry", "source_refund").get(pk=pk)
+
+
+def customer_deposits(customer) -> QuerySet[Deposit]:
+    """The customer's deposits with amount, used (applied), refunded and remaining."""
+    used = DepositApplication.objects.filter(deposit=OuterRef("pk"), removed_at__isnull=True)
+    refunded = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.POSTED)
+    return (
+        deposit_list()
+        .filter(customer=customer)
+        .exclude(status=DocumentStatus.VOID)
+        .annotate(
+            used=_sum_subquery(used, "deposit"),
+            refunded=_sum_subquery(refunded, "deposit"),
+        )
+        .order_by("-date", "-id")
+    )
+
+
+def _sum_subquery(qs, group: str):
+    rows = qs.order_by().values(group).annotate(total=Sum("amount")).values("total")
+    return Coalesce(Subquery(rows, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+def customer_deposits_held(customer) -> Decimal:
+    return Deposit.objects.filter(customer=customer, status=DocumentStatus.POSTED).aggregate(
+        total=Coalesce(Sum("remaining"), Value(ZERO), output_field=_MONEY)
+    )["total"]
+
+
+def deposits_with_remainder(customer) -> QuerySet[Deposit]:
+    return Deposit.objects.filter(
+        customer=customer, status=DocumentStatus.POSTED, remaining__gt=F("reserved")
+    ).order_by("date", "id")
+
+
+def deposit_applications_for_invoice(invoice: Document) -> QuerySet[DepositApplication]:
+    return invoice.deposit_applications.select_related(
+        "deposit", "created_by", "removed_by"
+    ).order_by("date", "id")
+
+
+def deposit_remaining_by_customer() -> dict[int, Decimal]:
+    rows = (
+        Deposit.objects.filter(status=DocumentStatus.POSTED)
+        .values("customer_id")
+        .annotate(total=Sum("remaining"))
+    )
+    return {r["customer_id"]: r["total"] or ZERO for r in rows}
+
+
+def deposit_amount_problems() -> list[str]:
+    """Each posted deposit's remaining = amount − applied − refunded; reserved = pending refunds."""
+    problems = []
+    for deposit in customer_deposits_all():
+        expected = deposit.amount - deposit.used - deposit.refunded
+        if deposit.remaining != expected:
+            problems.append(
+                f"{deposit.number}: remaining {deposit.remaining} but amount less used and refunded is {expected}"
+            )
+        if deposit.reserved != deposit.pending:
+            problems.append(
+                f"{deposit.number}: reserves {deposit.reserved} but pending refunds total {deposit.pending}"
+            )
+    return problems
+
+
+def customer_deposits_all() -> QuerySet[Deposit]:
+    used = DepositApplication.objects.filter(deposit=OuterRef("pk"), removed_at__isnull=True)
+    refunded = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.POSTED)
+    pending = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.DRAFT)
+    return Deposit.objects.filter(status=DocumentStatus.POSTED).annotate(
+        used=_sum_subquery(used, "deposit"),
+        refunded=_sum_subquery(refunded, "deposit"),
+        pending=_sum_subquery(pending, "deposit"),
+    )

@@ -26,6 +26,9 @@ from invoicing.exceptions import (
 from invoicing.models import (
     Application,
     ApplicationBatch,
+    Deposit,
+    DepositApplication,
+    DepositRefund,
     Document,
     DocumentKind,
     DocumentLine,
@@ -54,6 +57,7 @@ SEQUENCE_PREFIX = {
     DocumentKind.CREDIT_MEMO: "CM-",
     DocumentKind.PAYMENT: "PMT-",
     DocumentKind.REFUND: "RFD-",
+    DocumentKind.DEPOSIT: "DEP-",
 }
 
 
@@ -380,6 +384,7 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
     applied = Application.objects.filter(
         Q(invoice=document) | Q(credit=document), removed_at__isnull=True
     ).exists()
+    applied = applied or document.deposit_applications.filter(removed_at__isnull=True).exists()
     if applied or document.balance_due != document.grand_total:
         raise InvoicingError(
             f"{document.number} has applications, payments or refunds; remove them before voiding.",
@@ -962,8 +967,8 @@ def refund_prepare(
 
 
 def store_credit_available() -> bool:
-    """Store Credit needs customer deposits to hold it; offered once deposits exist."""
-    return False
+    """Store Credit is held as a customer deposit, which the product now has."""
+    return True
 
 
 @transaction.atomic
@@ -1000,6 +1005,8 @@ def refund_release(*, refund: Document, by, date: datetime.date | None = None) -
         date=date,
         by=by,
     )
+    if refund.method == PaymentMethod.STORE_CREDIT:
+        _store_credit_deposit(refund, by)
     refund.refresh_from_db()
     return refund
 
@@ -1028,3 +1035,377 @@ def refund_cancel(*, refund: Document, by) -> Document:
         amount=refund.amount,
     )
     return refund
+
+
+# --- customer deposits ------------------------------------------------------------------------
+
+
+def _accounts(*codes: str) -> dict[str, Account]:
+    return {a.code: a for a in Account.objects.filter(code__in=codes)}
+
+
+@transaction.atomic
+def deposit_record(
+    *,
+    customer: Customer,
+    date: datetime.date,
+    method: str,
+    amount: Decimal,
+    by,
+    reference: str = "",
+    memo: str = "",
+    key: str = "",
+) -> Deposit:
+    """Record a Customer Deposit (a draft until a Poster posts it)."""
+    require(by, Action.EDIT_DRAFTS)
+    if key:
+        existing = Deposit.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    if method not in dict(PaymentMethod.for_payments()):
+        raise ValidationError({"method": "Choose how the deposit was paid."})
+    if amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    deposit = Deposit.objects.create(
+        number=_next_number(DocumentKind.DEPOSIT),
+        customer=customer,
+        date=date,
+        method=method,
+        reference=reference,
+        amount=amount,
+        memo=memo,
+        idempotency_key=key or None,
+        created_by=by,
+    )
+    audit_log(
+        by=by, action="deposit recorded", target=deposit, target_ref=deposit.number, amount=amount
+    )
+    return deposit
+
+
+def _lock_deposit(deposit: Deposit) -> Deposit:
+    return Deposit.objects.select_for_update().get(pk=deposit.pk)
+
+
+def deposit_posting_legs(deposit: Deposit) -> list[Leg]:
+    accounts = _accounts(PaymentMethod.cash_account_code(deposit.method), Account.DEPOSITS)
+    memo = f"Customer Deposit {deposit.number}"
+    return [
+        Leg(
+            account=accounts[PaymentMethod.cash_account_code(deposit.method)],
+            debit=deposit.amount,
+            memo=memo,
+        ),
+        Leg(
+            account=accounts[Account.DEPOSITS],
+            credit=deposit.amount,
+            customer_id=deposit.customer_id,
+            memo=memo,
+        ),
+    ]
+
+
+@transaction.atomic
+def deposit_post(*, deposit: Deposit, by) -> Deposit:
+    """Post a deposit: Dr Bank or Credit Card Clearing, Cr Customer Deposits."""
+    require(by, Action.POST)
+    deposit = _lock_deposit(deposit)
+    if deposit.status != DocumentStatus.DRAFT:
+        raise InvoicingError(
+            f"{deposit.number} is already {deposit.get_status_display().lower()}.", code="not_draft"
+        )
+    entry = journal_entry_post(
+        date=deposit.date,
+        memo=f"Customer Deposit {deposit.number} — {deposit.customer.name}",
+        legs=deposit_posting_legs(deposit),
+        by=by,
+        source=deposit,
+        source_ref=deposit.number,
+    )
+    deposit.status = DocumentStatus.POSTED
+    deposit.posting_entry = entry
+    deposit.posted_by = by
+    deposit.posted_at = timezone.now()
+    deposit.remaining = deposit.amount
+    deposit.save()
+    audit_log(
+        by=by,
+        action="deposit posted",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=deposit.amount,
+    )
+    return deposit
+
+
+def _deposit_transfer_legs(deposit: Deposit, amount: Decimal, memo: str) -> list[Leg]:
+    """Dr Customer Deposits, Cr A/R: the deposit pays part of an invoice."""
+    accounts = _accounts(Account.DEPOSITS, Account.RECEIVABLE)
+    return [
+        Leg(
+            account=accounts[Account.DEPOSITS],
+            debit=amount,
+            customer_id=deposit.customer_id,
+            memo=memo,
+        ),
+        Leg(
+            account=accounts[Account.RECEIVABLE],
+            credit=amount,
+            customer_id=deposit.customer_id,
+            memo=memo,
+        ),
+    ]
+
+
+@transaction.atomic
+def deposit_apply(
+    *, deposit: Deposit, invoice: Document, amount: Decimal, by, date: datetime.date | None = None
+) -> DepositApplication:
+    """Apply Deposit: the deposit appears as a payment on the invoice; the entry
+    Dr Customer Deposits, Cr A/R is written at once."""
+    require(by, Action.APPLY_CREDIT)
+    date = date or timezone.localdate()
+    invoice = _lock(invoice)  # documents before deposits: one fixed order
+    deposit = _lock_deposit(deposit)
+    errors = {}
+    if not deposit.is_posted:
+        errors["deposit"] = [f"{deposit.number} isn't posted yet; a Poster posts it first."]
+    elif deposit.customer_id != invoice.customer_id:
+        errors["deposit"] = [f"{deposit.number} belongs to another customer."]
+    if not invoice.is_posted or invoice.balance_due <= 0:
+        errors["__all__"] = [f"{invoice.number} has no open balance to pay."]
+    if amount is None or amount <= 0:
+        errors["amount"] = ["Enter an amount above zero."]
+    elif not errors:
+        if amount > deposit.usable:
+            errors["amount"] = [
+                f"More than what is left on {deposit.number} ({deposit.usable:,.2f})."
+            ]
+        elif amount > invoice.balance_due:
+            errors["amount"] = [
+                f"More than {invoice.number}'s Balance Due ({invoice.balance_due:,.2f})."
+            ]
+    if not errors and date < max(deposit.date, invoice.date):
+        errors["date"] = ["The date can't be before the deposit's or the invoice's date."]
+    if errors:
+        raise OverApplication(errors, code="over_application")
+    entry = journal_entry_post(
+        date=date,
+        memo=f"Deposit {deposit.number} applied to {invoice.number}",
+        legs=_deposit_transfer_legs(
+            deposit, amount, f"Deposit {deposit.number} → {invoice.number}"
+        ),
+        by=by,
+        source=deposit,
+        source_ref=deposit.number,
+    )
+    application = DepositApplication.objects.create(
+        deposit=deposit, invoice=invoice, amount=amount, date=date, entry=entry, created_by=by
+    )
+    deposit.remaining -= amount
+    deposit.save(update_fields=["remaining"])
+    invoice.balance_due -= amount
+    invoice.save(update_fields=["balance_due", "updated_at"])
+    audit_log(
+        by=by,
+        action="deposit applied",
+        target=invoice,
+        target_ref=invoice.number,
+        amount=amount,
+        deposit=deposit.number,
+    )
+    return application
+
+
+@transaction.atomic
+def deposit_unapply(
+    *, application: DepositApplication, by, date: datetime.date | None = None
+) -> DepositApplication:
+    """Remove a deposit application: the reversing entry, both amounts restored."""
+    require(by, Action.APPLY_CREDIT)
+    date = date or timezone.localdate()
+    invoice = _lock(application.invoice)
+    deposit = _lock_deposit(application.deposit)
+    application = DepositApplication.objects.select_for_update().get(pk=application.pk)
+    if not application.is_active:
+        raise InvoicingError(
+            "That deposit application was already removed.", code="already_removed"
+        )
+    reversal = journal_entry_reverse(
+        entry=application.entry,
+        date=date,
+        by=by,
+        memo=f"Deposit {deposit.number} removed from {invoice.number}",
+    )
+    application.removed_on = date
+    application.removed_by = by
+    application.removed_at = timezone.now()
+    application.removal_entry = reversal
+    application.save()
+    deposit.remaining += application.amount
+    deposit.save(update_fields=["remaining"])
+    invoice.balance_due += application.amount
+    invoice.save(update_fields=["balance_due", "updated_at"])
+    audit_log(
+        by=by,
+        action="deposit unapplied",
+        target=invoice,
+        target_ref=invoice.number,
+        amount=application.amount,
+    )
+    return application
+
+
+@transaction.atomic
+def deposit_refund_prepare(
+    *,
+    deposit: Deposit,
+    amount: Decimal,
+    method: str,
+    date: datetime.date,
+    by,
+    reference: str = "",
+    memo: str = "",
+    key: str = "",
+) -> DepositRefund:
+    """Refund This Deposit: a pending refund holding that much of the deposit."""
+    require(by, Action.EDIT_DRAFTS)
+    if key:
+        existing = DepositRefund.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    deposit = _lock_deposit(deposit)
+    if method not in dict(refund_methods()):
+        raise ValidationError({"method": "Choose a Refund Method."})
+    if not deposit.is_posted:
+        raise InvoicingError(f"{deposit.number} isn't posted yet.", code="not_posted")
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    if amount > deposit.usable:
+        raise ValidationError(
+            {"amount": f"That's more than the {deposit.usable:,.2f} left on {deposit.number}."}
+        )
+    deposit.reserved += amount
+    deposit.save(update_fields=["reserved"])
+    refund = DepositRefund.objects.create(
+        deposit=deposit,
+        amount=amount,
+        method=method,
+        reference=reference,
+        memo=memo,
+        date=date,
+        idempotency_key=key or None,
+        created_by=by,
+    )
+    audit_log(
+        by=by,
+        action="deposit refund prepared",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=amount,
+    )
+    return refund
+
+
+@transaction.atomic
+def deposit_refund_release(
+    *, refund: DepositRefund, by, date: datetime.date | None = None
+) -> DepositRefund:
+    """Release a deposit refund: Dr Customer Deposits, Cr Bank or Credit Card Clearing."""
+    require(by, Action.RELEASE_REFUND)
+    deposit = _lock_deposit(refund.deposit)
+    refund = DepositRefund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != DocumentStatus.DRAFT:
+        raise InvoicingError(
+            f"That refund is already {refund.status_label.lower()}.", code="not_pending"
+        )
+    if settings.REFUND_FOUR_EYES and refund.created_by_id == by.pk:
+        raise InvoicingError(
+            "You prepared this refund; another Poster must release it (four eyes).",
+            code="four_eyes",
+        )
+    date = date or timezone.localdate()
+    cash_code = PaymentMethod.cash_account_code(refund.method)
+    accounts = _accounts(cash_code, Account.DEPOSITS)
+    memo = f"Refund of deposit {deposit.number}"
+    refund.entry = journal_entry_post(
+        date=date,
+        memo=f"{memo} — {deposit.customer.name}",
+        legs=[
+            Leg(
+                account=accounts[Account.DEPOSITS],
+                debit=refund.amount,
+                customer_id=deposit.customer_id,
+                memo=memo,
+            ),
+            Leg(account=accounts[cash_code], credit=refund.amount, memo=memo),
+        ],
+        by=by,
+        source=deposit,
+        source_ref=deposit.number,
+    )
+    refund.status = DocumentStatus.POSTED
+    refund.date = date
+    refund.released_by = by
+    refund.released_at = timezone.now()
+    refund.save()
+    deposit.reserved -= refund.amount
+    deposit.remaining -= refund.amount
+    deposit.save(update_fields=["reserved", "remaining"])
+    audit_log(
+        by=by,
+        action="deposit refund released",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=refund.amount,
+    )
+    return refund
+
+
+@transaction.atomic
+def deposit_refund_cancel(*, refund: DepositRefund, by) -> DepositRefund:
+    require(by, Action.RELEASE_REFUND)
+    deposit = _lock_deposit(refund.deposit)
+    refund = DepositRefund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != DocumentStatus.DRAFT:
+        raise InvoicingError("Only a pending refund can be cancelled.", code="not_pending")
+    refund.status = DocumentStatus.VOID
+    refund.save(update_fields=["status"])
+    deposit.reserved -= refund.amount
+    deposit.save(update_fields=["reserved"])
+    audit_log(
+        by=by,
+        action="deposit refund cancelled",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=refund.amount,
+    )
+    return refund
+
+
+def _store_credit_deposit(refund: Document, by) -> Deposit:
+    """A released store-credit refund becomes a deposit the customer can use next time;
+    the refund's own entry already credited Customer Deposits."""
+    deposit = Deposit.objects.create(
+        number=_next_number(DocumentKind.DEPOSIT),
+        customer=refund.customer,
+        date=refund.date,
+        method=PaymentMethod.STORE_CREDIT,
+        reference=refund.number,
+        amount=refund.amount,
+        memo=f"Store credit from {refund.refund_of.title} {refund.refund_of.number}",
+        status=DocumentStatus.POSTED,
+        remaining=refund.amount,
+        source_refund=refund,
+        posted_by=by,
+        posted_at=timezone.now(),
+        created_by=by,
+    )
+    audit_log(
+        by=by,
+        action="store credit issued",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=refund.amount,
+    )
+    return deposit

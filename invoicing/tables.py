@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from invoicing.models import Document
+from invoicing.models import Deposit, Document
 from ledger.money import format_money
 from ledger.tables import MoneyColumn
 
@@ -109,3 +109,40 @@ class PaymentTable(tables.Table):
         if record.kind != "payment" or not record.is_posted:
             return ""
         return format_money(-value)
+
+
+class DepositTable(tables.Table):
+    number = tables.Column(verbose_name="Number", linkify=True)
+    date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
+    customer = tables.Column(
+        verbose_name="Customer",
+        accessor="customer__name",
+        linkify=lambda record: record.customer.get_absolute_url(),
+    )
+    method = tables.Column(verbose_name="Method")
+    reference = tables.Column(verbose_name="Reference")
+    amount = MoneyColumn(verbose_name="Amount")
+    remaining = MoneyColumn(verbose_name="Remaining")
+    status = tables.Column(verbose_name="Status")
+
+    class Meta:
+        model = Deposit
+        fields = []
+        sequence = [
+            "number",
+            "date",
+            "customer",
+            "method",
+            "reference",
+            "amount",
+            "remaining",
+            "status",
+        ]
+        order_by = ("-date", "-number")
+        empty_text = "No customer deposits match these filters."
+
+    def render_status(self, record, value):
+        return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
+
+    def value_status(self, record, value):
+        return value

@@ -12,6 +12,12 @@ urlpatterns = [
     path("<int:pk>/payment-or-refund/", views.payment_or_refund_view, name="payment_or_refund"),
     path("<int:pk>/release/", views.refund_release_view, name="release"),
     path("<int:pk>/cancel-refund/", views.refund_cancel_view, name="cancel_refund"),
+    path("<int:pk>/apply-deposit/", views.apply_deposit_view, name="apply_deposit"),
+    path(
+        "<int:pk>/deposit-applications/<int:application_pk>/remove/",
+        views.deposit_unapply_view,
+        name="deposit_unapply",
+    ),
     path("<int:pk>/credit-memo/", views.credit_memo_from_invoice_view, name="credit_from_invoice"),
     path("<int:pk>/", views.document_detail_view, name="detail"),
     path("<int:pk>/edit/", views.document_edit_view, name="edit"),
@@ -26,4 +32,17 @@ payment_urlpatterns = (
         path("new/", views.payment_record_view, name="create"),
     ],
     "payments",
+)
+
+deposit_urlpatterns = (
+    [
+        path("", views.DepositListView.as_view(), name="list"),
+        path("new/", views.deposit_create_view, name="create"),
+        path("<int:pk>/", views.deposit_detail_view, name="detail"),
+        path("<int:pk>/post/", views.deposit_post_view, name="post"),
+        path("<int:pk>/refund/", views.deposit_refund_view, name="refund"),
+        path("refunds/<int:pk>/release/", views.deposit_refund_release_view, name="refund_release"),
+        path("refunds/<int:pk>/cancel/", views.deposit_refund_cancel_view, name="refund_cancel"),
+    ],
+    "deposits",
 )

@@ -23,19 +23,21 @@ from django_tables2 import SingleTableMixin
 from config.roles import Action, require, user_may
 from customers.models import Customer
 from invoicing import selectors, services
-from invoicing.filters import DocumentFilter, PaymentFilter
+from invoicing.filters import DepositFilter, DocumentFilter, PaymentFilter
 from invoicing.forms import (
     LINE_FIELDS,
+    ApplyDepositForm,
     ApplyForm,
     CreditFromInvoiceForm,
+    DepositForm,
     DocumentForm,
     LineFormSet,
     PaymentForm,
     RefundForm,
 )
-from invoicing.models import Application, Document, DocumentKind
+from invoicing.models import Application, Deposit, DepositRefund, Document, DocumentKind
 from invoicing.pricing import LineAmounts, document_totals, line_amounts
-from invoicing.tables import DocumentTable, PaymentTable
+from invoicing.tables import DepositTable, DocumentTable, PaymentTable
 from ledger.selectors import entries_for_source
 
 MAX_LINES = 200
@@ -89,6 +91,8 @@ def document_detail_view(request, pk):
             "credit_memos": selectors.credit_memos_of(document),
             "applications": selectors.applications_for(document),
             "money_links": selectors.money_documents_for(document),
+            "deposit_applications": selectors.deposit_applications_for_invoice(document),
+            "has_deposits": selectors.deposits_with_remainder(document.customer).exists(),
         },
     )
 
@@ -198,7 +202,7 @@ def _editor(request, *, kind, document=None, customer=None):
                         kind=kind,
                         customer=data["customer"],
                         date=data["date"],
-                        billing_terms=data["billing_terms"] or None,
+                        billing_terms=data["billing_terms"] or data["customer"].billing_terms,
                         description=data["description"],
                         reason=data.get("reason", ""),
                         note=data.get("note", ""),
@@ -213,7 +217,7 @@ def _editor(request, *, kind, document=None, customer=None):
                         document=document,
                         customer=data["customer"],
                         date=data["date"],
-                        billing_terms=data["billing_terms"] or None,
+                        billing_terms=data["billing_terms"] or data["customer"].billing_terms,
                         description=data["description"],
                         reason=data.get("reason"),
                         note=data.get("note"),
@@ -225,9 +229,11 @@ def _editor(request, *, kind, document=None, customer=None):
             except ValidationError as exc:
                 errors = exc.messages
         totals, per_row = _preview_totals(formset)
-        return _render_editor(
+        response = _render_editor(
             request, template, header, formset, totals, per_row, kind, document, errors=errors
         )
+        response.status_code = 400  # a save that didn't save: errors are shown beside the fields
+        return response
 
     if document is not None:
         header = DocumentForm(
@@ -752,3 +758,229 @@ def refund_cancel_view(request, pk):
     else:
         messages.success(request, f"Refund {refund.number} cancelled; the credit is free again.")
     return redirect(refund)
+
+
+# --- customer deposits -----------------------------------------------------------------------
+
+
+class DepositListView(SingleTableMixin, FilterView):
+    table_class = DepositTable
+    filterset_class = DepositFilter
+    template_name = "invoicing/deposit_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return selectors.deposit_list()
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [self.template_name + "#results"]
+        return [self.template_name]
+
+
+def _get_deposit(pk) -> Deposit:
+    try:
+        return selectors.deposit_get(pk)
+    except Deposit.DoesNotExist:
+        raise Http404("No such deposit.") from None
+
+
+def deposit_create_view(request):
+    """Customer Deposit, from the customer's New actions."""
+    require(request.user, Action.EDIT_DRAFTS)
+    customer_id = request.GET.get("customer", "")
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    if customer is None:
+        return TemplateResponse(
+            request,
+            "invoicing/payment_pick_customer.html",
+            {
+                "customers": Customer.objects.filter(is_active=True).order_by("name"),
+                "title": "Customer Deposit",
+            },
+        )
+    form = DepositForm(
+        request.POST or None,
+        initial={"date": timezone.localdate(), "key": uuid.uuid4().hex, "method": "check"},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            deposit = services.deposit_record(customer=customer, by=request.user, **d)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Customer Deposit {deposit.number} of {deposit.amount:,.2f} recorded."
+            )
+            return redirect(deposit)
+    return TemplateResponse(
+        request,
+        "invoicing/deposit_form.html",
+        {"form": form, "customer": customer},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def deposit_detail_view(request, pk):
+    deposit = _get_deposit(pk)
+    return TemplateResponse(
+        request,
+        "invoicing/deposit_detail.html",
+        {
+            "deposit": deposit,
+            "applications": deposit.applications.select_related(
+                "invoice", "created_by", "removed_by"
+            ),
+            "refunds": deposit.refunds.select_related("created_by", "released_by"),
+            "entries": entries_for_source(deposit),
+            "legs": services.deposit_posting_legs(deposit) if deposit.status == "draft" else [],
+        },
+    )
+
+
+@require_POST
+def deposit_post_view(request, pk):
+    require(request.user, Action.POST)
+    deposit = _get_deposit(pk)
+    try:
+        services.deposit_post(deposit=deposit, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Customer Deposit {deposit.number} posted.")
+    return redirect(deposit)
+
+
+def deposit_refund_view(request, pk):
+    """Refund This Deposit."""
+    require(request.user, Action.EDIT_DRAFTS)
+    deposit = _get_deposit(pk)
+    if deposit.usable <= 0:
+        messages.error(request, f"{deposit.number} has nothing left to refund.")
+        return redirect(deposit)
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action", "save") if data is not None else ""
+    if action == "fill":
+        data["amount"] = f"{deposit.usable:.2f}"
+    form = RefundForm(
+        data if action == "save" else None,
+        open_credit=deposit.usable,
+        methods=services.refund_methods(),
+        initial={
+            "date": timezone.localdate(),
+            "key": uuid.uuid4().hex,
+            "method": "check",
+            **(data.dict() if data is not None else {}),
+        },
+    )
+    if action == "save" and form.is_valid():
+        try:
+            refund = services.deposit_refund_prepare(
+                deposit=deposit, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Refund of {refund.amount:,.2f} from {deposit.number} is pending release by a Poster.",
+            )
+            return redirect(deposit)
+    return TemplateResponse(
+        request,
+        "invoicing/deposit_refund.html",
+        {"deposit": deposit, "form": form},
+        status=400 if action == "save" else 200,
+    )
+
+
+@require_POST
+def deposit_refund_release_view(request, pk):
+    require(request.user, Action.RELEASE_REFUND)
+    refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
+    try:
+        services.deposit_refund_release(refund=refund, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Refund of {refund.amount:,.2f} from {refund.deposit.number} released."
+        )
+    return redirect(refund.deposit)
+
+
+@require_POST
+def deposit_refund_cancel_view(request, pk):
+    require(request.user, Action.RELEASE_REFUND)
+    refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
+    try:
+        services.deposit_refund_cancel(refund=refund, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Deposit refund cancelled.")
+    return redirect(refund.deposit)
+
+
+def apply_deposit_view(request, pk):
+    """Apply Deposit on an invoice (Spectra's ribbon button)."""
+    require(request.user, Action.APPLY_CREDIT)
+    invoice = _get_document(pk)
+    deposits = selectors.deposits_with_remainder(invoice.customer)
+    if not invoice.is_posted or invoice.balance_due <= 0 or not deposits.exists():
+        messages.error(
+            request,
+            f"{invoice.number} has no open balance or {invoice.customer.name} has no deposit left.",
+        )
+        return redirect(invoice)
+    first = deposits.first()
+    form = ApplyDepositForm(
+        request.POST or None,
+        deposits=deposits,
+        initial={
+            "deposit": first.pk,
+            "amount": f"{min(first.usable, invoice.balance_due):.2f}",
+            "date": timezone.localdate(),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.deposit_apply(
+                deposit=d["deposit"],
+                invoice=invoice,
+                amount=d["amount"],
+                date=d["date"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Applied {d['amount']:,.2f} of {d['deposit'].number} to {invoice.number}."
+            )
+            return redirect(invoice)
+    return TemplateResponse(
+        request,
+        "invoicing/apply_deposit.html",
+        {"invoice": invoice, "form": form, "deposits": deposits},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def deposit_unapply_view(request, pk, application_pk):
+    require(request.user, Action.APPLY_CREDIT)
+    invoice = _get_document(pk)
+    application = get_object_or_404(invoice.deposit_applications.all(), pk=application_pk)
+    try:
+        services.deposit_unapply(application=application, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Removed {application.amount:,.2f} of {application.deposit.number} from {invoice.number}.",
+        )
+    return redirect(invoice)

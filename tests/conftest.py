@@ -27,9 +27,13 @@ def reseed_reference_data():
     profiles, items, number sequences); each is idempotent."""
     from django.apps import apps
     from django.contrib.auth.models import Group, Permission
+    from django.core.management.sql import emit_post_migrate_signal
 
     from config.roles import sync_role_permissions
 
+    # Content types and permissions first (a flush empties them too); the post_migrate
+    # handlers also give the role groups their permissions back.
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     for module in (
         "ledger.migrations.0002_chart_roles_settings",
         "invoicing.migrations.0003_seed_items_taxes_sequences",

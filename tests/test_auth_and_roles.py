@@ -118,3 +118,13 @@ def test_accountant_cannot_edit_customers_on_the_desk(client, accountant):
     assert client.get(reverse("customers:create")).status_code == 403
     c = CustomerFactory()
     assert client.post(reverse("customers:edit", args=[c.pk]), {"name": "x"}).status_code == 403
+
+
+def test_a_user_without_a_role_is_refused_the_desk(client, db):
+    """Logging in isn't enough: a user with no role gets 403 on desk pages."""
+    from tests.factories import make_user
+
+    nobody = make_user(None, "norole")
+    client.force_login(nobody)
+    assert client.get(reverse("invoicing:list")).status_code == 403
+    assert client.get(reverse("customers:list")).status_code == 403

@@ -1,0 +1,56 @@
+"""Fixtures the ledger and invoicing test modules opt into (imported into the module, so
+they apply to those modules only), e.g.
+`pytestmark = pytest.mark.usefixtures("fast_password_hashing", "books_stay_balanced")`."""
+
+import importlib
+
+import pytest
+
+from ledger.checks import run_all
+
+SEED_MIGRATIONS = (
+    "ledger.migrations.0002_chart_roles_settings",
+    "invoicing.migrations.0003_seed_items_taxes_sequences",
+)
+
+
+def ledger_problems() -> list[str]:
+    """What `check_ledger` would report as failing, one line per problem."""
+    return [
+        f"invariant {result.invariant} ({result.title}): {problem}"
+        for result in run_all()
+        for problem in result.problems
+    ]
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """Test users need no strong password hashing; it would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def books_stay_balanced(db):
+    """Whatever the test did through the services and views, check_ledger still passes."""
+    yield
+    problems = ledger_problems()
+    assert not problems, "check_ledger fails after this test:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """The rows the migrations create (content types, permissions, role groups, chart of
+    accounts, settings row, tax profiles, items, number sequences), for transactional tests.
+
+    A transactional test before this one may have flushed them, with or without the
+    post_migrate signal that recreates content types and permissions, so recreate both
+    kinds; everything here is idempotent.
+    """
+    from django.apps import apps
+    from django.core.management.sql import emit_post_migrate_signal
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    for module in SEED_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)
+    # The seeds may have just created the role groups: give them their permissions.
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
