@@ -179,3 +179,30 @@ def test_seed_demo_is_deterministic_and_idempotent(db):
     call_command("seed_demo")
     assert (Customer.objects.count(), msd.documents.count()) == counts
     assert counts[0] >= 5
+
+
+def test_seed_demo_has_payments_refunds_and_deposits_in_several_states(db):
+    """The demo shows a paid invoice, an overpayment, a pending refund, and deposits that are
+    partly applied, held, refunded and still a draft; Montboro's history is paid."""
+    from invoicing.models import Deposit, Document, DocumentKind
+    from ledger.checks import run_all
+
+    call_command("seed_demo")
+    harbor = Document.objects.get(customer__code="HARB", description="Studio rental, October")
+    assert harbor.is_posted and harbor.balance_due == 0
+    overpayment = Document.objects.get(idempotency_key="demo-cedar-1")
+    assert overpayment.kind == DocumentKind.PAYMENT and overpayment.balance_due < 0
+    pending = Document.objects.get(idempotency_key="demo-brks-refund")
+    assert pending.status_label == "Pending"
+    states = {
+        (d.status, d.remaining == d.amount, d.remaining == 0)
+        for d in Deposit.objects.filter(customer__code__in=["LUNA", "NWLAW"])
+    }
+    assert ("draft", False, True) in states  # waiting to be posted
+    assert ("posted", True, False) in states  # held
+    assert ("posted", False, True) in states  # used up (applied or refunded)
+    msd_history = Document.objects.filter(
+        customer__code="MSD", kind=DocumentKind.INVOICE, date__year__lt=2026
+    )
+    assert all(doc.balance_due == 0 for doc in msd_history)
+    assert all(r.ok for r in run_all())

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 15_000
 
 REP_PASSWORD = "e2e-Rep-password-4711"
+POSTER_PASSWORD = "e2e-Poster-password-4712"
 
 
 def _no_browser(reason: str):
@@ -78,24 +79,47 @@ def page(browser, live_server):
     context.close()
 
 
-@pytest.fixture
-def rep_user(transactional_db):
-    user = make_user("A/R rep", "rep")
-    user.set_password(REP_PASSWORD)
+def log_in(page, username: str, password: str) -> None:
+    """Log in through the real login form and check the header shows who we are."""
+    page.goto("/login/")
+    expect(page.get_by_role("heading", name="Log in to Credit Desk")).to_be_visible()
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    # Logged in: the header shows who we are and a log-out button.
+    expect(page.locator(".userbox .user")).to_contain_text(username)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def log_out(page) -> None:
+    """The header's "Log out" button (a POST form); it lands on the login page."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to Credit Desk")).to_be_visible()
+    expect(page.locator(".userbox")).to_have_count(0)
+
+
+def _user_with_password(role: str, username: str, password: str):
+    user = make_user(role, username)
+    user.set_password(password)
     user.save()
     return user
 
 
 @pytest.fixture
+def rep_user(transactional_db):
+    return _user_with_password("A/R rep", "rep", REP_PASSWORD)
+
+
+@pytest.fixture
+def poster_user(transactional_db):
+    """A Poster (posts, voids, releases refunds; may also do everything a rep does)."""
+    return _user_with_password("Poster", "poster", POSTER_PASSWORD)
+
+
+@pytest.fixture
 def rep_page(page, rep_user):
     """A page logged in as the A/R rep through the real login form."""
-    page.goto("/login/")
-    expect(page.get_by_role("heading", name="Log in to Credit Desk")).to_be_visible()
-    page.fill("#id_username", rep_user.username)
-    page.fill("#id_password", REP_PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    # Logged in: the header shows who we are and a log-out button.
-    expect(page.locator(".userbox .user")).to_contain_text("rep")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in(page, rep_user.username, REP_PASSWORD)
     return page

@@ -15,8 +15,29 @@ from django.db import transaction
 from config.roles import Role
 from customers.models import BillingTerms, Customer
 from customers.services import customer_create
-from invoicing.models import DocumentKind, Item, TaxProfile
-from invoicing.services import LineInput, document_create, document_post
+from invoicing.models import (
+    CreditReason,
+    Deposit,
+    Document,
+    DocumentKind,
+    Item,
+    PaymentMethod,
+    TaxProfile,
+)
+from invoicing.services import (
+    Allocation,
+    LineInput,
+    credit_memo_create_from_invoice,
+    deposit_apply,
+    deposit_post,
+    deposit_record,
+    deposit_refund_prepare,
+    deposit_refund_release,
+    document_create,
+    document_post,
+    payment_record,
+    refund_prepare,
+)
 
 D = datetime.date
 CUSTOMERS = [
@@ -148,6 +169,17 @@ DOCUMENTS = {
 }
 
 
+# Montboro's history invoices, paid in full (date paid, invoice date, amount).
+MSD_PAID = [
+    (D(2021, 6, 10), D(2021, 5, 14), "12837.50"),
+    (D(2021, 8, 5), D(2021, 7, 9), "2343.00"),
+    (D(2023, 2, 20), D(2023, 1, 13), "47375.34"),
+    (D(2023, 3, 20), D(2023, 2, 24), "51000.00"),
+    (D(2023, 5, 15), D(2023, 5, 3), "2240.00"),
+    (D(2023, 6, 8), D(2023, 5, 11), "8737.50"),
+]
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data (safe to run again: it only adds what is missing)."
 
@@ -191,7 +223,152 @@ class Command(BaseCommand):
                 if post:
                     document_post(document=doc, by=system)
                 docs += 1
-        self.stdout.write(f"Demo data: {created} customers and {docs} documents added.")
+        money = self._money_flows(system)
+        self.stdout.write(
+            f"Demo data: {created} customers, {docs} documents and {money} payments, "
+            "refunds and deposits added."
+        )
+
+    def _money_flows(self, system) -> int:
+        """Payments (Montboro's paid history, a paid invoice, an overpayment), a pending
+        refund, and deposits in several states. Each is keyed, so a rerun adds nothing."""
+        added = 0
+
+        def invoice(code, which):
+            """A demo invoice by its description or, where descriptions repeat, its date."""
+            key = "date" if isinstance(which, datetime.date) else "description"
+            return Document.objects.get(
+                customer__code=code, kind=DocumentKind.INVOICE, **{key: which}
+            )
+
+        def pay(key, code, date, amount, method, reference, pays=()):
+            nonlocal added
+            if Document.objects.filter(idempotency_key=key).exists():
+                return Document.objects.get(idempotency_key=key)
+            customer = Customer.objects.get(code=code)
+            allocations = [
+                Allocation(document=invoice(code, d), amount=Decimal(a)) for d, a in pays
+            ]
+            payment = payment_record(
+                customer=customer,
+                date=date,
+                method=method,
+                amount=Decimal(amount),
+                reference=reference,
+                allocations=allocations,
+                key=key,
+                by=system,
+            )
+            added += 1
+            return document_post(document=payment, by=system)
+
+        # Montboro paid its history by check, as the aACE example shows (Balance 0.00).
+        for n, (date, invoice_date, amount) in enumerate(MSD_PAID, start=1):
+            pay(
+                f"demo-msd-{n}",
+                "MSD",
+                date,
+                amount,
+                PaymentMethod.CHECK,
+                f"{4100 + n}",
+                [(invoice_date, amount)],
+            )
+        # Harbor Light paid October in full by card; Cedar Ridge overpaid by 34.98.
+        pay(
+            "demo-harb-1",
+            "HARB",
+            D(2026, 10, 20),
+            "1000.00",
+            PaymentMethod.CARD,
+            "VISA 4242",
+            [("Studio rental, October", "1000.00")],
+        )
+        pay(
+            "demo-cedar-1",
+            "CEDAR",
+            D(2026, 9, 25),
+            "1400.00",
+            PaymentMethod.EFT,
+            "ACH 77120",
+            [("Clinic brochures", "1365.02")],
+        )
+
+        # Brookside returned 4 catalogs: a posted credit memo, half of it pending refund.
+        catalog = invoice("BRKS", "Catalog printing")
+        if not catalog.credit_memos.exists():
+            memo = credit_memo_create_from_invoice(
+                invoice=catalog,
+                quantities={catalog.lines.get().pk: Decimal("4")},
+                reason=CreditReason.RETURN,
+                date=D(2026, 8, 5),
+                note="Four catalogs arrived water-damaged.",
+                by=system,
+            )
+            memo = document_post(document=memo, by=system)
+            refund_prepare(
+                document=memo,
+                amount=Decimal("500.00"),
+                method=PaymentMethod.CHECK,
+                date=D(2026, 11, 18),
+                memo="Refund half of the return; the rest stays as credit.",
+                key="demo-brks-refund",
+                by=system,
+            )
+            added += 2
+
+        def deposit(key, code, date, amount, method, post=True):
+            nonlocal added
+            existing = Deposit.objects.filter(idempotency_key=key).first()
+            if existing is not None:
+                return existing
+            added += 1
+            dep = deposit_record(
+                customer=Customer.objects.get(code=code),
+                date=date,
+                method=method,
+                amount=Decimal(amount),
+                reference="",
+                key=key,
+                by=system,
+            )
+            return deposit_post(deposit=dep, by=system) if post else dep
+
+        # Luna Café: a deposit partly applied to its menu boards. Northwind: one held, one
+        # refunded in full, one waiting to be posted.
+        luna = deposit("demo-luna-1", "LUNA", D(2026, 11, 2), "200.00", PaymentMethod.CHECK)
+        if not luna.applications.exists():
+            deposit_apply(
+                deposit=luna,
+                invoice=invoice("LUNA", "Menu boards"),
+                amount=Decimal("200.00"),
+                date=D(2026, 11, 9),
+                by=system,
+            )
+        deposit("demo-nwlaw-1", "NWLAW", D(2026, 10, 15), "1000.00", PaymentMethod.EFT)
+        refunded = deposit("demo-nwlaw-2", "NWLAW", D(2026, 10, 1), "300.00", PaymentMethod.CARD)
+        if not refunded.refunds.exists():
+            refund = deposit_refund_prepare(
+                deposit=refunded,
+                amount=Decimal("300.00"),
+                method=PaymentMethod.CARD,
+                date=D(2026, 10, 20),
+                by=system,
+            )
+            deposit_refund_release(refund=refund, by=self._second_poster(), date=D(2026, 10, 20))
+        deposit("demo-nwlaw-3", "NWLAW", D(2026, 11, 19), "250.00", PaymentMethod.CHECK, post=False)
+        return added
+
+    def _second_poster(self):
+        """Four eyes: demo refunds prepared by the seed are released by another Poster."""
+        User = get_user_model()
+        user, made = User.objects.get_or_create(
+            username="demo-seed-2", defaults={"first_name": "Demo", "last_name": "Releaser"}
+        )
+        if made:
+            user.set_unusable_password()
+            user.save()
+        user.groups.add(Group.objects.get(name=Role.POSTER))
+        return User.objects.get(pk=user.pk)
 
     def _system_user(self):
         """The author of demo data: a Poster who can't log in."""
