@@ -93,11 +93,13 @@ def check_closed_period() -> CheckResult:
         result.report.append("books open (no closed date)")
         return result
     result.report.append(f"books closed through {closed:%Y-%m-%d}")
-    # An entry dated in the closed period is fine only if it was written before the close;
-    # we can't know when the close was set, so flag entries posted after the setting last
-    # changed yet dated inside the period.
-    settings_row = LedgerSettings.load()
-    late = JournalEntry.objects.filter(date__lte=closed, posted_at__gt=settings_row.updated_at)
+    # An entry dated in the closed period is fine only if it was written before the books
+    # were closed through that date.
+    closed_at = LedgerSettings.load().closed_at
+    if closed_at is None:
+        result.report.append("when the books were closed is unknown (set outside the admin); not checked")
+        return result
+    late = JournalEntry.objects.filter(date__lte=closed, posted_at__gt=closed_at)
     for entry in late:
         result.problems.append(f"{entry.number} dated {entry.date} was posted after the close")
     return result

@@ -54,6 +54,9 @@ class LedgerSettings(models.Model):
         blank=True,
         help_text="Nothing may be posted dated on or before this date.",
     )
+    # When the closed date last moved: entries dated in the closed period but posted after
+    # this moment broke the close (check_ledger, invariant 7).
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -63,6 +66,19 @@ class LedgerSettings(models.Model):
     def __str__(self):
         closed = self.books_closed_through
         return f"Books closed through {closed:%m/%d/%Y}" if closed else "Books open"
+
+    def save(self, *args, **kwargs):
+        previous = (
+            type(self)
+            .objects.filter(pk=self.pk)
+            .values_list("books_closed_through", flat=True)
+            .first()
+        )
+        if self.books_closed_through != previous:
+            from django.utils import timezone
+
+            self.closed_at = timezone.now()
+        super().save(*args, **kwargs)
 
     @classmethod
     def load(cls) -> "LedgerSettings":
