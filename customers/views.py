@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django_filters.views import FilterView
-from django_tables2 import RequestConfig, SingleTableMixin
+from django_tables2 import RequestConfig
 
+from config.listing import FilteredTableView
 from config.roles import Action, require
 from customers import selectors, services
 from customers.filters import CustomerFilter
@@ -18,19 +18,13 @@ from invoicing import selectors as invoicing_selectors
 from invoicing.tables import CustomerDocumentTable
 
 
-class CustomerListView(SingleTableMixin, FilterView):
+class CustomerListView(FilteredTableView):
     table_class = CustomerTable
     filterset_class = CustomerFilter
     template_name = "customers/customer_list.html"
-    paginate_by = 25
 
     def get_queryset(self):
         return Customer.objects.annotate(ar_balance=invoicing_selectors.ar_balance_subquery())
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [self.template_name + "#results"]
-        return [self.template_name]
 
 
 def customer_detail_view(request, pk):

@@ -17,9 +17,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
+from config.listing import FilteredTableView
 from config.roles import Action, require, user_may
 from customers.models import Customer
 from invoicing import selectors, services
@@ -43,13 +42,12 @@ from ledger.selectors import entries_for_source
 MAX_LINES = 200
 
 
-class DocumentListView(SingleTableMixin, FilterView):
+class DocumentListView(FilteredTableView):
     """The Invoices hub: invoices and credits together."""
 
     table_class = DocumentTable
     filterset_class = DocumentFilter
     template_name = "invoicing/document_list.html"
-    paginate_by = 25
 
     def get_queryset(self):
         return selectors.document_list().exclude(kind__in=selectors.MONEY_KINDS)
@@ -72,11 +70,6 @@ class DocumentListView(SingleTableMixin, FilterView):
         for row in table.as_values():
             writer.writerow(row)
         return response
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [self.template_name + "#results"]
-        return [self.template_name]
 
 
 def document_detail_view(request, pk):
@@ -102,6 +95,18 @@ def _get_document(pk) -> Document:
         return selectors.document_get(pk)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None
+
+
+def _act(request, action, success, target):
+    """Run one service call from a POST button: its message on success, its errors as
+    messages otherwise, and back to `target` either way."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success() if callable(success) else success)
+    return redirect(target)
 
 
 # --- the draft editor -----------------------------------------------------------------
@@ -433,13 +438,12 @@ def document_void_view(request, pk):
 @require_POST
 def document_cancel_view(request, pk):
     document = get_object_or_404(Document, pk=pk)
-    try:
-        services.document_cancel_draft(document=document, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Draft {document.number} cancelled.")
-    return redirect(document)
+    return _act(
+        request,
+        lambda: services.document_cancel_draft(document=document, by=request.user),
+        f"Draft {document.number} cancelled.",
+        document,
+    )
 
 
 # --- Apply Credit -------------------------------------------------------------------------
@@ -542,36 +546,26 @@ def unapply_view(request, pk, application_pk):
     application = get_object_or_404(
         Application.objects.filter(Q(invoice=document) | Q(credit=document)), pk=application_pk
     )
-    try:
-        services.credit_unapply(application=application, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            f"Removed {application.amount:,.2f} of {application.credit.number} from {application.invoice.number}.",
-        )
-    return redirect(document)
+    return _act(
+        request,
+        lambda: services.credit_unapply(application=application, by=request.user),
+        f"Removed {application.amount:,.2f} of {application.credit.number} from {application.invoice.number}.",
+        document,
+    )
 
 
 # --- payments and refunds -----------------------------------------------------------------
 
 
-class PaymentListView(SingleTableMixin, FilterView):
+class PaymentListView(FilteredTableView):
     """Payments & Refunds: money in and out; "Pending refunds" is a filter for Posters."""
 
     table_class = PaymentTable
     filterset_class = PaymentFilter
     template_name = "invoicing/payment_list.html"
-    paginate_by = 25
 
     def get_queryset(self):
         return selectors.money_documents()
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [self.template_name + "#results"]
-        return [self.template_name]
 
 
 def payment_record_view(request):
@@ -738,44 +732,36 @@ def payment_or_refund_view(request, pk):
 def refund_release_view(request, pk):
     require(request.user, Action.RELEASE_REFUND)
     refund = _get_document(pk)
-    try:
-        refund = services.refund_release(refund=refund, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Refund {refund.number} of {refund.amount:,.2f} released.")
-    return redirect(refund)
+    return _act(
+        request,
+        lambda: services.refund_release(refund=refund, by=request.user),
+        f"Refund {refund.number} of {refund.amount:,.2f} released.",
+        refund,
+    )
 
 
 @require_POST
 def refund_cancel_view(request, pk):
     require(request.user, Action.RELEASE_REFUND)
     refund = _get_document(pk)
-    try:
-        services.refund_cancel(refund=refund, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Refund {refund.number} cancelled; the credit is free again.")
-    return redirect(refund)
+    return _act(
+        request,
+        lambda: services.refund_cancel(refund=refund, by=request.user),
+        f"Refund {refund.number} cancelled; the credit is free again.",
+        refund,
+    )
 
 
 # --- customer deposits -----------------------------------------------------------------------
 
 
-class DepositListView(SingleTableMixin, FilterView):
+class DepositListView(FilteredTableView):
     table_class = DepositTable
     filterset_class = DepositFilter
     template_name = "invoicing/deposit_list.html"
-    paginate_by = 25
 
     def get_queryset(self):
         return selectors.deposit_list()
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [self.template_name + "#results"]
-        return [self.template_name]
 
 
 def _get_deposit(pk) -> Deposit:
@@ -843,13 +829,12 @@ def deposit_detail_view(request, pk):
 def deposit_post_view(request, pk):
     require(request.user, Action.POST)
     deposit = _get_deposit(pk)
-    try:
-        services.deposit_post(deposit=deposit, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Customer Deposit {deposit.number} posted.")
-    return redirect(deposit)
+    return _act(
+        request,
+        lambda: services.deposit_post(deposit=deposit, by=request.user),
+        f"Customer Deposit {deposit.number} posted.",
+        deposit,
+    )
 
 
 def deposit_refund_view(request, pk):
@@ -899,28 +884,24 @@ def deposit_refund_view(request, pk):
 def deposit_refund_release_view(request, pk):
     require(request.user, Action.RELEASE_REFUND)
     refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
-    try:
-        services.deposit_refund_release(refund=refund, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, f"Refund of {refund.amount:,.2f} from {refund.deposit.number} released."
-        )
-    return redirect(refund.deposit)
+    return _act(
+        request,
+        lambda: services.deposit_refund_release(refund=refund, by=request.user),
+        f"Refund of {refund.amount:,.2f} from {refund.deposit.number} released.",
+        refund.deposit,
+    )
 
 
 @require_POST
 def deposit_refund_cancel_view(request, pk):
     require(request.user, Action.RELEASE_REFUND)
     refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
-    try:
-        services.deposit_refund_cancel(refund=refund, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Deposit refund cancelled.")
-    return redirect(refund.deposit)
+    return _act(
+        request,
+        lambda: services.deposit_refund_cancel(refund=refund, by=request.user),
+        "Deposit refund cancelled.",
+        refund.deposit,
+    )
 
 
 def apply_deposit_view(request, pk):
@@ -973,14 +954,12 @@ def apply_deposit_view(request, pk):
 def deposit_unapply_view(request, pk, application_pk):
     require(request.user, Action.APPLY_CREDIT)
     invoice = _get_document(pk)
-    application = get_object_or_404(invoice.deposit_applications.all(), pk=application_pk)
-    try:
-        services.deposit_unapply(application=application, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            f"Removed {application.amount:,.2f} of {application.deposit.number} from {invoice.number}.",
-        )
-    return redirect(invoice)
+    application = get_object_or_404(
+        invoice.deposit_applications.select_related("deposit"), pk=application_pk
+    )
+    return _act(
+        request,
+        lambda: services.deposit_unapply(application=application, by=request.user),
+        f"Removed {application.amount:,.2f} of {application.deposit.number} from {invoice.number}.",
+        invoice,
+    )
