@@ -9,6 +9,9 @@ from invoicing.services import LineInput
 from ledger.forms import MoneyField, QuantityField
 from ledger.money import ZERO
 
+# No reason is preselected: a rep who doesn't choose gets asked, rather than a silent "Return".
+REASON_CHOICES = [("", "Choose a reason…"), *CreditReason.choices]
+
 LINE_FIELDS = ["item", "description", "quantity", "unit_price", "unit_adjustment", "tax_profile"]
 
 
@@ -29,7 +32,7 @@ class DocumentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
         if kind == DocumentKind.CREDIT_MEMO:
-            self.fields["reason"] = forms.ChoiceField(choices=CreditReason.choices)
+            self.fields["reason"] = forms.ChoiceField(choices=REASON_CHOICES)
             self.fields["note"] = forms.CharField(
                 required=False, widget=forms.Textarea(attrs={"rows": 2})
             )
@@ -113,7 +116,7 @@ class CreditFromInvoiceForm(forms.Form):
     date = forms.DateField(
         initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
-    reason = forms.ChoiceField(choices=CreditReason.choices)
+    reason = forms.ChoiceField(choices=REASON_CHOICES)
     description = forms.CharField(max_length=255, required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -513,7 +513,8 @@ def apply_view(request, pk):
                 total = sum((a.amount for a in applied), Decimal(0))
                 messages.success(
                     request,
-                    f"Applied {total:,.2f} of {source.number} to {len(applied)} document(s).",
+                    f"Applied {total:,.2f} of {source.number} to "
+                    f"{len(applied)} {'document' if len(applied) == 1 else 'documents'}.",
                 )
                 return redirect(source)
     status = 400 if data is not None and action == "apply" else 200

@@ -97,7 +97,9 @@ def check_closed_period() -> CheckResult:
     # were closed through that date.
     closed_at = LedgerSettings.load().closed_at
     if closed_at is None:
-        result.report.append("when the books were closed is unknown (set outside the admin); not checked")
+        result.report.append(
+            "when the books were closed is unknown (set outside the admin); not checked"
+        )
         return result
     late = JournalEntry.objects.filter(date__lte=closed, posted_at__gt=closed_at)
     for entry in late:

@@ -91,7 +91,7 @@ def test_rep_applies_a_credit_memo_oldest_first(rep_page, rep_user, poster_user)
         page.locator("#apply-button").click()
     expect(page).to_have_url(re.compile(rf"/invoices/{memo.pk}/$"))
     expect(page.locator(".messages")).to_contain_text(
-        f"Applied 500.00 of {memo.number} to 2 document(s)."
+        f"Applied 500.00 of {memo.number} to 2 documents."
     )
     expect(page.locator("#balance-due")).to_have_text("0.00")
     applied = page.locator("#applications tbody tr")
