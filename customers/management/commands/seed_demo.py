@@ -273,7 +273,7 @@ class Command(BaseCommand):
                 f"{4100 + n}",
                 [(invoice_date, amount)],
             )
-        # Harbor Light paid October in full by card; Cedar Ridge overpaid by 34.98.
+        # Harbor Light paid October in full by card; Cedar Ridge overpaid by 31.87.
         pay(
             "demo-harb-1",
             "HARB",
@@ -290,7 +290,7 @@ class Command(BaseCommand):
             "1400.00",
             PaymentMethod.EFT,
             "ACH 77120",
-            [("Clinic brochures", "1365.02")],
+            [("Clinic brochures", "1368.13")],
         )
 
         # Brookside returned 4 catalogs: a posted credit memo, half of it pending refund.
