@@ -66,6 +66,10 @@ _ACCOUNTANT_PERMS = [
     "ledger.view_journalentry",
     "ledger.view_journalline",
     "ledger.view_auditevent",
+    "invoicing.view_application",
+    "invoicing.view_deposit",
+    "invoicing.view_depositapplication",
+    "invoicing.view_depositrefund",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.REP: _REP_PERMS,

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from invoicing.models import Document, DocumentLine, Item, TaxProfile
+from invoicing.models import (
+    Application,
+    Deposit,
+    DepositApplication,
+    DepositRefund,
+    Document,
+    DocumentLine,
+    Item,
+    TaxProfile,
+)
 
 
 @admin.register(Item)
@@ -61,3 +70,43 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Accountants can see these; they change only through the desk's services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdmin):
+    list_display = ["date", "credit", "invoice", "amount", "created_by", "removed_on"]
+    list_select_related = ["credit", "invoice", "created_by"]
+    search_fields = ["credit__number", "invoice__number"]
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    list_display = ["number", "customer", "date", "method", "amount", "remaining", "status"]
+    list_filter = ["status", "method"]
+    list_select_related = ["customer"]
+    search_fields = ["number", "customer__name"]
+
+
+@admin.register(DepositApplication)
+class DepositApplicationAdmin(ReadOnlyAdmin):
+    list_display = ["date", "deposit", "invoice", "amount", "removed_on"]
+    list_select_related = ["deposit", "invoice"]
+
+
+@admin.register(DepositRefund)
+class DepositRefundAdmin(ReadOnlyAdmin):
+    list_display = ["date", "deposit", "method", "amount", "status", "created_by", "released_by"]
+    list_select_related = ["deposit", "created_by", "released_by"]

@@ -17,8 +17,9 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerSettings)
 class LedgerSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "books_closed_through", "updated_at"]
-    fields = ["books_closed_through"]
+    list_display = ["__str__", "books_closed_through", "closed_at", "updated_at"]
+    fields = ["books_closed_through", "closed_at"]
+    readonly_fields = ["closed_at"]
 
     def has_add_permission(self, request):
         return not LedgerSettings.objects.exists()

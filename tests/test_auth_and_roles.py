@@ -128,3 +128,20 @@ def test_a_user_without_a_role_is_refused_the_desk(client, db):
     client.force_login(nobody)
     assert client.get(reverse("invoicing:list")).status_code == 403
     assert client.get(reverse("customers:list")).status_code == 403
+
+
+def test_accountant_sees_the_journal_and_subledgers_read_only(client, accountant):
+    """The admin lists journal entries, applications and deposits for accountants, and
+    offers no way to add or change them."""
+    client.force_login(accountant)
+    for name in [
+        "ledger_journalentry",
+        "ledger_auditevent",
+        "invoicing_application",
+        "invoicing_deposit",
+        "invoicing_depositrefund",
+        "invoicing_document",
+    ]:
+        assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
+        assert client.get(reverse(f"admin:{name}_add")).status_code == 403, name
+    assert client.get(reverse("admin:invoicing_item_add")).status_code == 200
