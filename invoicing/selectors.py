@@ -85,8 +85,12 @@ def money_documents_for(document: Document) -> QuerySet[Document]:
     )
 
 
-def pending_refund_count() -> int:
-    return Document.objects.filter(kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT).count()
+def hub_documents() -> QuerySet[Document]:
+    """What the Invoices hub lists: invoices and credit memos, plus unapplied payments —
+    a customer credit is any document with a negative balance (aACE), so an overpayment
+    lists with the credits until it is used."""
+    open_payment = Q(kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED, balance_due__lt=0)
+    return document_list().filter(~Q(kind__in=MONEY_KINDS) | open_payment)
 
 
 def document_list() -> QuerySet[Document]:
@@ -353,18 +357,24 @@ def deposit_get(pk: int) -> Deposit:
     return deposit_list().select_related("posting_entry", "source_refund").get(pk=pk)
 
 
-def customer_deposits(customer) -> QuerySet[Deposit]:
-    """The customer's deposits with amount, used (applied), refunded and remaining."""
+def deposits_with_usage() -> QuerySet[Deposit]:
+    """Deposits annotated with what was used (applied), refunded and is pending refund."""
     used = DepositApplication.objects.filter(deposit=OuterRef("pk"), removed_at__isnull=True)
     refunded = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.POSTED)
+    pending = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.DRAFT)
+    return deposit_list().annotate(
+        used=_sum_subquery(used, "deposit"),
+        refunded=_sum_subquery(refunded, "deposit"),
+        pending=_sum_subquery(pending, "deposit"),
+    )
+
+
+def customer_deposits(customer) -> QuerySet[Deposit]:
+    """The customer's deposits with amount, used (applied), refunded and remaining."""
     return (
-        deposit_list()
+        deposits_with_usage()
         .filter(customer=customer)
         .exclude(status=DocumentStatus.VOID)
-        .annotate(
-            used=_sum_subquery(used, "deposit"),
-            refunded=_sum_subquery(refunded, "deposit"),
-        )
         .order_by("-date", "-id")
     )
 
@@ -404,7 +414,7 @@ def deposit_remaining_by_customer() -> dict[int, Decimal]:
 def deposit_amount_problems() -> list[str]:
     """Each posted deposit's remaining = amount − applied − refunded; reserved = pending refunds."""
     problems = []
-    for deposit in customer_deposits_all():
+    for deposit in deposits_with_usage().filter(status=DocumentStatus.POSTED):
         expected = deposit.amount - deposit.used - deposit.refunded
         if deposit.remaining != expected:
             problems.append(
@@ -415,14 +425,3 @@ def deposit_amount_problems() -> list[str]:
                 f"{deposit.number}: reserves {deposit.reserved} but pending refunds total {deposit.pending}"
             )
     return problems
-
-
-def customer_deposits_all() -> QuerySet[Deposit]:
-    used = DepositApplication.objects.filter(deposit=OuterRef("pk"), removed_at__isnull=True)
-    refunded = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.POSTED)
-    pending = DepositRefund.objects.filter(deposit=OuterRef("pk"), status=DocumentStatus.DRAFT)
-    return Deposit.objects.filter(status=DocumentStatus.POSTED).annotate(
-        used=_sum_subquery(used, "deposit"),
-        refunded=_sum_subquery(refunded, "deposit"),
-        pending=_sum_subquery(pending, "deposit"),
-    )

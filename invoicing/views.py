@@ -50,7 +50,7 @@ class DocumentListView(FilteredTableView):
     template_name = "invoicing/document_list.html"
 
     def get_queryset(self):
-        return selectors.document_list().exclude(kind__in=selectors.MONEY_KINDS)
+        return selectors.hub_documents()
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "csv":

@@ -506,3 +506,27 @@ def test_check_ledger_ties_payments_to_the_cash_side(rep, poster, customer):
     assert any("moved 1000" in p for r in run_all() for p in r.problems)
     Document.objects.filter(pk=payment.pk).update(method="card")
     assert DocumentLine.objects.count() >= 0
+
+
+def test_an_unapplied_payment_lists_with_the_credits_in_the_hub(client, rep, poster, customer):
+    """aACE: a customer credit is any document with a negative balance, so an overpayment
+    shows under Credits until it is used; a fully applied payment doesn't clutter the hub."""
+    inv = make_invoice(
+        customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "100.00")]
+    )
+    over = services.document_post(
+        document=pay(customer, "150.00", rep, allocations=[services.Allocation(inv, D("100"))]),
+        by=poster,
+    )
+    inv2 = make_invoice(
+        customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "80.00")]
+    )
+    used = services.document_post(
+        document=pay(customer, "80.00", rep, allocations=[services.Allocation(inv2, D("80"))]),
+        by=poster,
+    )
+    client.force_login(rep)
+    credits = client.get(reverse("invoicing:list"), {"type": "credits"}).content.decode()
+    assert over.number in credits and used.number not in credits
+    invoices = client.get(reverse("invoicing:list"), {"type": "invoices"}).content.decode()
+    assert over.number not in invoices
