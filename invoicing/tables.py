@@ -41,7 +41,9 @@ class DocumentTable(tables.Table):
         ]
         order_by = ("-date", "-number")
         empty_text = "No invoices or credits match these filters."
-        row_attrs = {"class": lambda record: "credit" if record.is_credit else ""}
+        row_attrs = {
+            "class": lambda record: "credit" if record.is_credit or record.grand_total < 0 else ""
+        }
 
     def render_status(self, record, value):
         return format_html('<span class="badge badge-{}">{}</span>', record.status, value)

@@ -81,6 +81,7 @@ def document_detail_view(request, pk):
             "document": document,
             "lines": selectors.document_lines(document),
             "entries": entries_for_source(document),
+            "nav_section": "payments" if document.is_money else "invoicing",
             "credit_memos": selectors.credit_memos_of(document),
             "applications": selectors.applications_for(document),
             "money_links": selectors.money_documents_for(document),
