@@ -1,19 +1,15 @@
 """Reads of customers."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from customers.models import Customer
 
 
-def customer_list(*, search: str = "", active: bool | None = None) -> QuerySet[Customer]:
-    qs = Customer.objects.all()
-    if search:
-        qs = qs.filter(
-            Q(code__icontains=search) | Q(name__icontains=search) | Q(email__icontains=search)
-        )
-    if active is not None:
-        qs = qs.filter(is_active=active)
-    return qs
+def customer_list() -> QuerySet[Customer]:
+    """Customers with their A/R Balance, for the list (one query however many rows)."""
+    from invoicing.selectors import ar_balance_subquery
+
+    return Customer.objects.annotate(ar_balance=ar_balance_subquery())
 
 
 def customer_get(pk: int) -> Customer:

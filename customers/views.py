@@ -24,7 +24,7 @@ class CustomerListView(FilteredTableView):
     template_name = "customers/customer_list.html"
 
     def get_queryset(self):
-        return Customer.objects.annotate(ar_balance=invoicing_selectors.ar_balance_subquery())
+        return selectors.customer_list()
 
 
 def customer_detail_view(request, pk):

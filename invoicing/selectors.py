@@ -28,8 +28,6 @@ from invoicing.models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
-    Item,
-    TaxProfile,
 )
 from ledger.money import ZERO
 
@@ -336,14 +334,6 @@ def over_credited_lines() -> list[tuple[str, int, Decimal, Decimal]]:
         for r in rows
         if -r["total"] > r["source_line__quantity"]
     ]
-
-
-def active_items() -> QuerySet[Item]:
-    return Item.objects.filter(is_active=True).select_related("default_tax_profile")
-
-
-def active_tax_profiles() -> QuerySet[TaxProfile]:
-    return TaxProfile.objects.filter(is_active=True)
 
 
 # --- deposits ---------------------------------------------------------------------------------

@@ -850,6 +850,20 @@ def payment_record(
     return payment
 
 
+def payment_on_document(*, document: Document, amount: Decimal, **fields) -> Document:
+    """Spectra's "Payment or Refund" → Payment on an invoice: on a posted invoice it pays
+    up to the Balance Due (any excess stays as the customer's credit); on a draft it is
+    earmarked, and applied when the invoice is posted."""
+    if document.is_posted:
+        allocations = [Allocation(document=document, amount=min(amount, document.balance_due))]
+        return payment_record(
+            customer=document.customer, amount=amount, allocations=allocations, **fields
+        )
+    return payment_record(
+        customer=document.customer, amount=amount, earmarked_for=document, **fields
+    )
+
+
 def _apply_earmarked(invoice: Document, payment: Document, by) -> None:
     """Apply what is left of an earmarked payment to its (now posted) invoice."""
     invoice.refresh_from_db()

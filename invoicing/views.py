@@ -608,7 +608,11 @@ def payment_record_view(request):
             return fragment
         if action == "save" and form.is_valid():
             payment = _save_payment(
-                request, form, customer=customer, allocations=form.allocations()
+                request,
+                form,
+                services.payment_record,
+                customer=customer,
+                allocations=form.allocations(),
             )
             if payment is not None:
                 return redirect(payment)
@@ -616,20 +620,20 @@ def payment_record_view(request):
     return TemplateResponse(request, "invoicing/payment_form.html", context, status=status)
 
 
-def _save_payment(request, form, *, customer, allocations, earmarked_for=None):
+def _save_payment(request, form, service, **target):
+    """Call a payment service with the form's fields and `target` (the customer and
+    allocations, or the document paid); errors go back onto the form."""
     data = form.cleaned_data
     try:
-        payment = services.payment_record(
-            customer=customer,
+        payment = service(
             date=data["date"],
             method=data["method"],
             amount=data["amount"],
             reference=data["reference"],
             memo=data.get("memo", ""),
-            allocations=allocations,
-            earmarked_for=earmarked_for,
             key=data["key"],
             by=request.user,
+            **target,
         )
     except ValidationError as exc:
         _add_service_errors(form, exc)
@@ -700,19 +704,7 @@ def payment_or_refund_view(request, pk):
             initial=dict(initial, method="check"),
         )
         if action == "save" and form.is_valid():
-            amount = form.cleaned_data["amount"]
-            allocations = []
-            if document.is_posted:
-                allocations = [
-                    services.Allocation(document=document, amount=min(amount, document.balance_due))
-                ]
-            payment = _save_payment(
-                request,
-                form,
-                customer=document.customer,
-                allocations=allocations,
-                earmarked_for=document if document.is_draft else None,
-            )
+            payment = _save_payment(request, form, services.payment_on_document, document=document)
             if payment is not None:
                 return redirect(document)
     status = 400 if action == "save" else 200

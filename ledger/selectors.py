@@ -7,22 +7,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ledger.models import Account, JournalEntry, JournalLine, LedgerSettings
+from ledger.models import JournalEntry, JournalLine
 from ledger.money import ZERO
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
-
-
-def account_by_code(code: str) -> Account:
-    return Account.objects.get(code=code)
-
-
-def accounts_by_code(*codes: str) -> dict[str, Account]:
-    return {a.code: a for a in Account.objects.filter(code__in=codes)}
-
-
-def books_closed_through() -> datetime.date | None:
-    return LedgerSettings.load().books_closed_through
 
 
 def _lines(as_of: datetime.date | None):

@@ -47,6 +47,18 @@ def pay(customer, amount, by, *, allocations=(), method="check", **kwargs):
     )
 
 
+def posted_memo(customer, amount, *, by, post_by):
+    """A posted reward credit memo of `amount` (a negative open item to refund)."""
+    memo = services.document_create(
+        kind=DocumentKind.CREDIT_MEMO,
+        customer=customer,
+        date=DAY,
+        lines=[line("REW", "1", amount)],
+        by=by,
+    )
+    return services.document_post(document=memo, by=post_by)
+
+
 def refund_post(
     client, document, amount, method="check", action="save", key="r-1", reference="1042"
 ):
@@ -264,16 +276,7 @@ def test_rep_cannot_release_and_nothing_is_written(client, rep, poster, customer
 
 def test_four_eyes_stops_the_preparer_and_a_second_poster_releases(poster, poster2, rep, customer):
     """With four eyes on, the Poster who prepared a refund can't release it; another can."""
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "80")],
-            by=poster,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "80", by=poster, post_by=poster)
     refund = services.refund_prepare(
         document=memo, amount=D("80"), method="eft", date=DAY, by=poster
     )
@@ -286,16 +289,7 @@ def test_four_eyes_stops_the_preparer_and_a_second_poster_releases(poster, poste
 
 def test_four_eyes_can_be_switched_off(settings, poster, customer):
     settings.REFUND_FOUR_EYES = False
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "80")],
-            by=poster,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "80", by=poster, post_by=poster)
     refund = services.refund_prepare(
         document=memo, amount=D("80"), method="eft", date=DAY, by=poster
     )
@@ -331,16 +325,7 @@ def test_cancel_frees_the_reserved_credit(rep, poster, customer):
 def test_store_credit_is_offered_for_credits_but_not_for_deposits(client, rep, poster, customer):
     """Store Credit refunds A/R credits into a deposit; a deposit itself can't be refunded as store credit."""
     memo, _ = _pending_refund(rep, poster, customer, "50.00")
-    memo2 = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "20")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo2 = posted_memo(customer, "20", by=rep, post_by=poster)
     client.force_login(rep)
     html = client.get(reverse("invoicing:payment_or_refund", args=[memo2.pk])).content.decode()
     assert "Credit Card" in html and "Store Credit" in html
@@ -350,16 +335,7 @@ def test_store_credit_is_offered_for_credits_but_not_for_deposits(client, rep, p
 
 
 def test_a_resent_refund_form_creates_one_refund(client, rep, poster, customer):
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "100")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "100", by=rep, post_by=poster)
     client.force_login(rep)
     refund_post(client, memo, "60.00", key="same")
     refund_post(client, memo, "60.00", key="same")
@@ -369,16 +345,7 @@ def test_a_resent_refund_form_creates_one_refund(client, rep, poster, customer):
 
 def test_partial_refund_leaves_the_rest(rep, poster, poster2, customer):
     """Scenario 4's remainder: refund 100 of a partly applied 500 credit."""
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "500")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "500", by=rep, post_by=poster)
     a = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "200")])
     b = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "200")])
     services.credit_apply(
@@ -400,16 +367,7 @@ def test_partial_refund_leaves_the_rest(rep, poster, poster2, customer):
 def test_two_simultaneous_60_refunds_of_a_100_credit_one_succeeds():
     rep, poster = make_user("A/R rep", "rep_r"), make_user("Poster", "poster_r")
     customer = CustomerFactory()
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "100")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "100", by=rep, post_by=poster)
     barrier = threading.Barrier(2)
     results = []
 
@@ -453,16 +411,7 @@ def test_two_simultaneous_60_refunds_of_a_100_credit_one_succeeds():
 def test_bad_refund_amounts_get_field_errors_and_save_nothing(
     client, rep, poster, customer, value, message
 ):
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "100")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "100", by=rep, post_by=poster)
     client.force_login(rep)
     response = refund_post(client, memo, value)
     assert response.status_code == 400
