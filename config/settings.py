@@ -5,6 +5,7 @@ console email). Production sets DEBUG=0, a real SECRET_KEY, ALLOWED_HOSTS and
 DATABASE_URL; `manage.py check --deploy --fail-level WARNING` then passes.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -177,6 +178,13 @@ CURRENCY = os.environ.get("CURRENCY", "USD")
 # Four eyes: the person who prepared a refund may not release it.
 REFUND_FOUR_EYES = env_bool("REFUND_FOUR_EYES", True)
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "Credit Desk Demo Co.")
+# Business dates (accounting.md): a document, application, refund or void is dated after
+# the books-closed date and no later than today + this many days.
+BUSINESS_DATE_HORIZON_DAYS = int(os.environ.get("BUSINESS_DATE_HORIZON_DAYS", "365"))
+# While the books are open (no books-closed date yet), nothing is dated before this day.
+BUSINESS_DATE_EARLIEST = datetime.date.fromisoformat(
+    os.environ.get("BUSINESS_DATE_EARLIEST", "2000-01-01")
+)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}

@@ -8,7 +8,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "billing_contact", "email", "billing_terms", "is_active"]
     list_filter = ["is_active", "billing_terms"]
     search_fields = ["code", "name", "email"]
-    readonly_fields = ["created_at", "updated_at", "created_by", "updated_by"]
+    readonly_fields = ["created_at", "updated_at", "created_by", "updated_by", "version"]
 
     def save_model(self, request, obj, form, change):
         # Admin edits go through the same audit as the desk's forms.

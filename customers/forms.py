@@ -5,6 +5,11 @@ from customers.services import EDITABLE_FIELDS
 
 
 class CustomerForm(forms.ModelForm):
+    # The version of the customer the form loaded (blank on a new one); a save based on an
+    # older one is refused (no lost updates). Not a model field of the form: the service
+    # checks it.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     class Meta:
         model = Customer
         fields = EDITABLE_FIELDS

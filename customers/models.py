@@ -19,7 +19,12 @@ class BillingTerms(models.TextChoices):
 
     @classmethod
     def due_date(cls, terms: str, date: datetime.date) -> datetime.date:
-        return date + datetime.timedelta(days=cls.days(terms))
+        """The date plus the terms' days; never past the last date Python can hold (a
+        document dated near it is refused by the business-date check, not by a 500)."""
+        try:
+            return date + datetime.timedelta(days=cls.days(terms))
+        except OverflowError:
+            return datetime.date.max
 
 
 class Customer(models.Model):
@@ -50,6 +55,9 @@ class Customer(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Bumped by every change; the edit form sends back the version it loaded, and a save
+    # based on an older one is refused (config.versioning).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]

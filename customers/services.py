@@ -2,6 +2,8 @@
 
 from django.db import transaction
 
+from config.versioning import claim_version, refuse_if_stale
+from customers.exceptions import StaleCustomerEdit
 from customers.models import Customer
 from ledger.services import audit_log
 
@@ -34,8 +36,14 @@ def customer_create(*, by, **fields) -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, by, **fields) -> Customer:
+def customer_update(
+    *, customer: Customer, by, expected_version: int | None = None, **fields
+) -> Customer:
+    """Change a customer's editable fields. `expected_version` is the version the form
+    loaded: a save based on an older one is refused with StaleCustomerEdit; a save that
+    changes something bumps the version."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    refuse_if_stale(customer, expected_version, StaleCustomerEdit)
     changes = {}
     for name, value in fields.items():
         if name in EDITABLE_FIELDS and getattr(customer, name) != value:
@@ -43,6 +51,7 @@ def customer_update(*, customer: Customer, by, **fields) -> Customer:
             setattr(customer, name, value)
     if not changes:
         return customer
+    claim_version(customer, expected_version, StaleCustomerEdit)
     customer.updated_by = by
     customer.full_clean()
     customer.save()

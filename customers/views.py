@@ -52,10 +52,14 @@ def customer_detail_view(request, pk):
 
 
 def _save(request, form, customer=None):
+    fields = dict(form.cleaned_data)
+    version = fields.pop("version", None)
     try:
         if customer is None:
-            return services.customer_create(by=request.user, **form.cleaned_data)
-        return services.customer_update(customer=customer, by=request.user, **form.cleaned_data)
+            return services.customer_create(by=request.user, **fields)
+        return services.customer_update(
+            customer=customer, by=request.user, expected_version=version, **fields
+        )
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for field, errors in exc.error_dict.items():
@@ -83,13 +87,20 @@ def customer_edit_view(request, pk):
         customer = selectors.customer_get(pk)
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
-    form = CustomerForm(request.POST or None, instance=customer)
+    form = CustomerForm(
+        request.POST or None, instance=customer, initial={"version": customer.version}
+    )
     if request.method == "POST" and form.is_valid():
         saved = _save(request, form, customer)
         if saved is not None:
             messages.success(request, f"Customer {saved.code} saved.")
             return redirect(saved)
-    status = 400 if request.method == "POST" else 200
+    # Someone saved the customer since this form loaded: keep the input, offer a reload.
+    stale = any(e.code == "stale" for e in form.non_field_errors().as_data())
+    status = (409 if stale else 400) if request.method == "POST" else 200
     return TemplateResponse(
-        request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status
+        request,
+        "customers/customer_form.html",
+        {"form": form, "customer": customer, "stale": stale},
+        status=status,
     )

@@ -1,6 +1,6 @@
 """Subledger invariants of accounting.md, registered with `check_ledger`."""
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import (
@@ -12,15 +12,16 @@ from invoicing.selectors import (
     over_credited_lines,
 )
 from ledger import selectors as ledger_selectors
+from ledger.aggregates import money_sum
 from ledger.checks import CheckResult
-from ledger.models import Account
+from ledger.models import SystemRole
 from ledger.money import ZERO, format_money
 
 
 def check_receivable_ties_out() -> CheckResult:
     """Invariant 2: A/R control = sum of open amounts of posted documents, total and per customer."""
     result = CheckResult("2", "A/R control equals the open items of posted documents")
-    control = ledger_selectors.account_balances_by_customer(Account.RECEIVABLE)
+    control = ledger_selectors.account_balances_by_customer(SystemRole.RECEIVABLE)
     subledger = open_balances_by_customer()
     control_total = sum(control.values(), ZERO)
     sub_total = sum(subledger.values(), ZERO)
@@ -77,7 +78,7 @@ def check_posted_documents_match_entries() -> CheckResult:
             (
                 line.debit - line.credit
                 for line in doc.posting_entry.lines.all()
-                if line.account.code == Account.RECEIVABLE
+                if line.account.system_role == SystemRole.RECEIVABLE
             ),
             ZERO,
         )
@@ -92,18 +93,18 @@ def check_posted_documents_match_entries() -> CheckResult:
 def _check_cash_side(doc, result: CheckResult) -> None:
     """A posted payment debits, and a released refund credits, the account of its method
     (Bank, Credit Card Clearing, or Customer Deposits for store credit) by its amount."""
-    code = PaymentMethod.cash_account_code(doc.method)
+    role = PaymentMethod.cash_account_role(doc.method)
     moved = sum(
         (
             line.debit - line.credit
             for line in doc.posting_entry.lines.all()
-            if line.account.code == code
+            if line.account.system_role == role
         ),
         ZERO,
     )
     if moved != -doc.grand_total:
         result.problems.append(
-            f"{doc.number}: its entry moved {code} by {format_money(moved)}, not {format_money(-doc.grand_total)}"
+            f"{doc.number}: its entry moved {SystemRole(role).label} by {format_money(moved)}, not {format_money(-doc.grand_total)}"
         )
 
 
@@ -113,7 +114,7 @@ def check_reservations() -> CheckResult:
     pending = dict(
         Document.objects.filter(kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT)
         .values("refund_of")
-        .annotate(total=Sum("grand_total"))
+        .annotate(total=money_sum("grand_total"))
         .values_list("refund_of", "total")
     )
     for doc in Document.objects.filter(Q(reserved__gt=0) | Q(pk__in=pending.keys())):
@@ -129,12 +130,10 @@ def check_reservations() -> CheckResult:
 
 
 def check_credit_quantities() -> CheckResult:
-    """Invariant 5: no invoice line is credited beyond its quantity over all its memos."""
+    """Invariant 5: no invoice line is credited beyond its quantity, extended amount or tax
+    over all its non-void memos."""
     result = CheckResult("5", "Credit memos never credit more of a line than was invoiced")
-    for number, position, invoiced, credited in over_credited_lines():
-        result.problems.append(
-            f"{number} line {position}: invoiced {invoiced.normalize():f}, credited {credited.normalize():f}"
-        )
+    result.problems.extend(str(line) for line in over_credited_lines())
     return result
 
 
@@ -163,7 +162,7 @@ def check_deposits_tie_out() -> CheckResult:
     result = CheckResult("3", "Customer Deposits equals the sum of unused deposits")
     # A liability: its balance is credit-positive.
     control = {
-        k: -v for k, v in ledger_selectors.account_balances_by_customer(Account.DEPOSITS).items()
+        k: -v for k, v in ledger_selectors.account_balances_by_customer(SystemRole.DEPOSITS).items()
     }
     held = deposit_remaining_by_customer()
     control_total, held_total = sum(control.values(), ZERO), sum(held.values(), ZERO)

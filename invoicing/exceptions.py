@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 
+from config.versioning import StaleVersion
+
 POSTED_LOCKED_MESSAGE = "Posted invoices can't be changed — create a credit memo instead."
 
 
@@ -20,3 +22,7 @@ class OverCredit(InvoicingError):
 
 class OverApplication(InvoicingError):
     pass
+
+
+class StaleEdit(InvoicingError, StaleVersion):
+    """A draft changed since the editor loaded it: "Changed by … at … since you opened it"."""

@@ -6,7 +6,7 @@ from django.utils import timezone
 from customers.models import BillingTerms, Customer
 from invoicing.models import CreditReason, DocumentKind, Item, PaymentMethod, TaxProfile
 from invoicing.services import LineInput
-from ledger.forms import MoneyField, QuantityField
+from ledger.forms import BusinessDateField, MoneyField, QuantityField
 from ledger.money import ZERO
 
 # No reason is preselected: a rep who doesn't choose gets asked, rather than a silent "Return".
@@ -20,13 +20,14 @@ class DocumentForm(forms.Form):
         queryset=Customer.objects.filter(is_active=True).order_by("name"),
         empty_label="Choose a customer…",
     )
-    date = forms.DateField(
-        initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = BusinessDateField(initial=timezone.localdate, what="The document date")
     billing_terms = forms.ChoiceField(
         choices=[("", "Customer's terms")] + list(BillingTerms.choices), required=False
     )
     description = forms.CharField(max_length=255, required=False)
+    # The version of the draft the editor loaded (blank on a new document); a save based
+    # on an older one is refused (no lost updates).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, kind=DocumentKind.INVOICE, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,12 +114,12 @@ class CreditFromInvoiceForm(forms.Form):
     creditable, prefilled with all of it; the rep lowers quantities or unticks lines.
     Quantities are entered positive; the memo stores them negative."""
 
-    date = forms.DateField(
-        initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = BusinessDateField(initial=timezone.localdate, what="The credit memo date")
     reason = forms.ChoiceField(choices=REASON_CHOICES)
     description = forms.CharField(max_length=255, required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # The version of the memo the form loaded (blank on a new memo); see DocumentForm.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, rows, current: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -254,8 +255,8 @@ class ApplyForm(AllocationForm):
     """Apply Credit: amounts from one source document, a date, and a key that makes a
     re-sent form apply once."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    date = BusinessDateField(what="The application date")
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args, source, **kwargs):
         self.source = source
@@ -273,7 +274,7 @@ class PaymentForm(AllocationForm):
     """Record Payment: the money received and how it is allocated to open invoices; what
     isn't allocated stays as the customer's credit (an unapplied payment)."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = BusinessDateField(what="The payment date")
     method = forms.ChoiceField(choices=PaymentMethod.for_payments())
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
@@ -308,7 +309,7 @@ class RefundForm(forms.Form):
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
     )
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = BusinessDateField(what="The refund date")
     memo = forms.CharField(max_length=255, required=False)
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -336,7 +337,7 @@ class DepositForm(forms.Form):
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
     )
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = BusinessDateField(what="The deposit date")
     memo = forms.CharField(max_length=255, required=False)
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -353,7 +354,8 @@ class ApplyDepositForm(forms.Form):
 
     deposit = forms.ModelChoiceField(queryset=None, empty_label=None)
     amount = MoneyField()
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = BusinessDateField(what="The application date")
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args, deposits, **kwargs):
         super().__init__(*args, **kwargs)

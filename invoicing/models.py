@@ -3,11 +3,11 @@ everywhere, as aACE insists), their lines, item codes and tax profiles."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from customers.models import BillingTerms
-from ledger.models import Account
+from ledger.models import Account, SystemRole
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -85,14 +85,18 @@ class PaymentMethod(models.TextChoices):
         return [(m.value, m.label) for m in (cls.CHECK, cls.EFT, cls.CARD, cls.CASH)]
 
     @classmethod
-    def cash_account_code(cls, method: str) -> str:
-        """The account money moves through: the card clearing account for cards, the bank
-        otherwise; store credit moves into Customer Deposits."""
+    def cash_account_role(cls, method: str) -> str:
+        """The system role of the account money moves through (ledger.models.SystemRole):
+        card clearing for cards, the bank otherwise; store credit moves into Customer
+        Deposits. `ledger.selectors.system_account(role)` finds the account."""
         if method == cls.CARD:
-            return Account.CARD_CLEARING
+            return SystemRole.CARD_CLEARING
         if method == cls.STORE_CREDIT:
-            return Account.DEPOSITS
-        return Account.BANK
+            return SystemRole.DEPOSITS
+        return SystemRole.BANK
+
+    # The old name, for callers not yet updated: it returns a role, not a code.
+    cash_account_code = cash_account_role
 
 
 class DocumentStatus(models.TextChoices):
@@ -164,7 +168,6 @@ class Document(models.Model):
     # On a credit: the part of its open amount held by pending refunds, which nothing else
     # may use until the refund is released or cancelled.
     reserved = models.DecimalField(**MONEY, default=0)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     note = models.TextField(blank=True)
     subtotal = models.DecimalField(**MONEY, default=0)
     tax_total = models.DecimalField(**MONEY, default=0)
@@ -195,6 +198,9 @@ class Document(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change to what the editor edits; edit forms send back the version they
+    # loaded, and a save based on an older one is refused (config.versioning).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -211,6 +217,20 @@ class Document(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(reserved__gte=0), name="document_reserved_not_negative"
+            ),
+            # Invariant 4: the open amount never crosses zero or exceeds the total
+            # (0 <= open <= total for positives, total <= open <= 0 for negatives).
+            models.CheckConstraint(
+                condition=(
+                    Q(grand_total__gte=0, balance_due__gte=0, balance_due__lte=F("grand_total"))
+                    | Q(grand_total__lt=0, balance_due__lte=0, balance_due__gte=F("grand_total"))
+                ),
+                name="document_balance_due_in_range",
+            ),
+            # Only a credit reserves, and no more than its open credit: reserved <= -open.
+            models.CheckConstraint(
+                condition=Q(reserved=0) | Q(reserved__lte=-F("balance_due")),
+                name="document_reserved_within_open_credit",
             ),
         ]
         indexes = [models.Index(fields=["customer", "status"])]
@@ -253,6 +273,8 @@ class Document(models.Model):
     @property
     def status_label(self) -> str:
         if self.kind == DocumentKind.REFUND:
+            if self.status == DocumentStatus.VOID and self.posting_entry_id:
+                return "Reversed"
             return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]
         return self.get_status_display()
 
@@ -324,6 +346,16 @@ class ApplicationBatch(models.Model):
         return self.key
 
 
+class ApplicationOrigin(models.TextChoices):
+    """Who made an application: a person (Apply Credit, a payment's allocation) or the
+    system (releasing a refund, posting an invoice with a payment earmarked for it).
+    Only what a person made may be unapplied by hand."""
+
+    MANUAL = "manual", "Applied by hand"
+    REFUND = "refund", "Refund released"
+    EARMARK = "earmark", "Payment taken on the invoice"
+
+
 class Application(models.Model):
     """Pairs a positive open item (an invoice) with a negative one (a credit memo, later a
     payment) and reduces both by `amount`. Writes no journal entry: both sides are in A/R.
@@ -337,6 +369,9 @@ class Application(models.Model):
     credit = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="applications_made")
     amount = models.DecimalField(**MONEY)
     date = models.DateField(db_index=True)
+    origin = models.CharField(
+        max_length=10, choices=ApplicationOrigin.choices, default=ApplicationOrigin.MANUAL
+    )
     batch = models.ForeignKey(
         ApplicationBatch,
         null=True,
@@ -425,7 +460,13 @@ class Deposit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     posted_at = models.DateTimeField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    void_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -514,7 +555,6 @@ class DepositRefund(models.Model):
     entry = models.OneToOneField(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -523,6 +563,17 @@ class DepositRefund(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     released_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    reversal_entry = models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["date", "id"]
@@ -535,4 +586,6 @@ class DepositRefund(models.Model):
 
     @property
     def status_label(self) -> str:
+        if self.status == DocumentStatus.VOID and self.reversal_entry_id:
+            return "Reversed"
         return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]

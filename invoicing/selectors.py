@@ -16,7 +16,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 
 from invoicing.models import (
     Application,
@@ -29,6 +28,7 @@ from invoicing.models import (
     DocumentLine,
     DocumentStatus,
 )
+from ledger.aggregates import money_subquery, money_sum, quantity_sum
 from ledger.money import ZERO
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -48,7 +48,7 @@ def _earmarked_open_expr():
 
 def earmarked_total(invoice: Document) -> Decimal:
     return invoice.earmarked_payments.filter(kind=DocumentKind.PAYMENT).aggregate(
-        total=Coalesce(Sum(_earmarked_open_expr()), Value(ZERO), output_field=_MONEY)
+        total=money_sum(_earmarked_open_expr())
     )["total"]
 
 
@@ -60,7 +60,7 @@ def earmarked_open_subquery():
         .annotate(total=Sum(_earmarked_open_expr()))
         .values("total")
     )
-    return Coalesce(Subquery(rows, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+    return money_subquery(Subquery(rows, output_field=_MONEY))
 
 
 MONEY_KINDS = (DocumentKind.PAYMENT, DocumentKind.REFUND)
@@ -127,7 +127,7 @@ def customer_ar_balance(customer) -> Decimal:
     return (
         posted_documents()
         .filter(customer=customer)
-        .aggregate(total=Coalesce(Sum("balance_due"), Value(ZERO), output_field=_MONEY))["total"]
+        .aggregate(total=money_sum("balance_due"))["total"]
     )
 
 
@@ -141,12 +141,12 @@ def ar_balance_subquery():
         .annotate(total=Sum("balance_due"))
         .values("total")
     )
-    return Coalesce(Subquery(per_customer, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+    return money_subquery(Subquery(per_customer, output_field=_MONEY))
 
 
 def open_balances_by_customer() -> dict[int, Decimal]:
-    rows = posted_documents().values("customer_id").annotate(total=Sum("balance_due"))
-    return {r["customer_id"]: r["total"] or ZERO for r in rows}
+    rows = posted_documents().values("customer_id").annotate(total=money_sum("balance_due"))
+    return {r["customer_id"]: r["total"] for r in rows}
 
 
 def _applied_q(as_of: datetime.date | None) -> Q:
@@ -197,14 +197,11 @@ def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
     if document.date > as_of or (document.void_date and document.void_date <= as_of):
         return ZERO
     in_force = Application.objects.filter(_applied_q(as_of))
-    applied_in = in_force.filter(invoice=document).aggregate(s=Sum("amount"))["s"] or ZERO
-    applied_out = in_force.filter(credit=document).aggregate(s=Sum("amount"))["s"] or ZERO
-    deposits_in = (
-        DepositApplication.objects.filter(_applied_q(as_of), invoice=document).aggregate(
-            s=Sum("amount")
-        )["s"]
-        or ZERO
-    )
+    applied_in = in_force.filter(invoice=document).aggregate(s=money_sum("amount"))["s"]
+    applied_out = in_force.filter(credit=document).aggregate(s=money_sum("amount"))["s"]
+    deposits_in = DepositApplication.objects.filter(_applied_q(as_of), invoice=document).aggregate(
+        s=money_sum("amount")
+    )["s"]
     return document.grand_total - applied_in + applied_out - deposits_in
 
 
@@ -259,30 +256,65 @@ class CreditableLine:
     line: DocumentLine
     credited: Decimal  # positive quantity already on other (non-void) credit memos
     remaining: Decimal
+    # What those memos already credit of the line's extended amount and tax, signed like
+    # the invoice line (memo lines are stored with the opposite sign).
+    credited_extended: Decimal = ZERO
+    credited_tax: Decimal = ZERO
+
+    @property
+    def remaining_extended(self) -> Decimal:
+        return self.line.extended_amount - self.credited_extended
+
+    @property
+    def remaining_tax(self) -> Decimal:
+        return self.line.tax_amount - self.credited_tax
+
+
+def _credited_by_source_line(memo_lines) -> dict[int, dict[str, Decimal]]:
+    """{invoice line id: {"quantity", "extended", "tax"}} credited by `memo_lines`, signed
+    like the invoice line (memo lines carry the opposite sign), rounded on every database."""
+    rows = memo_lines.values("source_line").annotate(
+        quantity=quantity_sum("quantity"),
+        extended=money_sum("extended_amount"),
+        tax=money_sum("tax_amount"),
+    )
+    return {
+        row["source_line"]: {
+            "quantity": -row["quantity"],
+            "extended": -row["extended"],
+            "tax": -row["tax"],
+        }
+        for row in rows
+    }
 
 
 def creditable_lines(
     invoice: Document, *, exclude_memo: Document | None = None
 ) -> list[CreditableLine]:
-    """The invoice's lines with what is still creditable: original quantity minus what
-    its non-void credit memos already credit (memo quantities are stored negative).
-    Lines entered negative (a Method 2 "−1" line) have nothing to credit and are left out."""
+    """The invoice's lines with what is still creditable: original quantity (and extended
+    amount and tax) minus what its non-void credit memos already credit (memo lines are
+    stored negative). Lines entered negative (a Method 2 "−1" line) have nothing to
+    credit and are left out."""
     memo_lines = DocumentLine.objects.filter(source_line__document=invoice).exclude(
         document__status=DocumentStatus.VOID
     )
     if exclude_memo is not None:
         memo_lines = memo_lines.exclude(document=exclude_memo)
-    credited = {
-        row["source_line"]: -(row["total"] or ZERO)
-        for row in memo_lines.values("source_line").annotate(total=Sum("quantity"))
-    }
+    credited = _credited_by_source_line(memo_lines)
+    nothing = {"quantity": ZERO, "extended": ZERO, "tax": ZERO}
     rows = []
     for line in invoice.lines.select_related("item", "tax_profile").order_by("position", "id"):
         if line.quantity <= 0:
             continue
-        done = credited.get(line.pk, ZERO)
+        done = credited.get(line.pk, nothing)
         rows.append(
-            CreditableLine(line=line, credited=done, remaining=max(line.quantity - done, ZERO))
+            CreditableLine(
+                line=line,
+                credited=done["quantity"],
+                remaining=max(line.quantity - done["quantity"], ZERO),
+                credited_extended=done["extended"],
+                credited_tax=done["tax"],
+            )
         )
     return rows
 
@@ -310,30 +342,58 @@ def credit_memos_of(invoice: Document) -> QuerySet[Document]:
     return invoice.credit_memos.order_by("date", "id")
 
 
-def over_credited_lines() -> list[tuple[str, int, Decimal, Decimal]]:
-    """Invariant 5: (invoice number, line position, invoiced qty, credited qty) for every
-    invoice line credited beyond its quantity, summed over all its non-void memos."""
-    rows = (
-        DocumentLine.objects.filter(source_line__isnull=False)
-        .exclude(document__status=DocumentStatus.VOID)
-        .values(
-            "source_line",
-            "source_line__quantity",
-            "source_line__position",
-            "source_line__document__number",
+@dataclass(frozen=True)
+class OverCreditedLine:
+    number: str  # the invoice's
+    position: int
+    measure: str  # "quantity", "amount" (extended) or "tax"
+    invoiced: Decimal
+    credited: Decimal
+
+    def __str__(self):
+        label = "" if self.measure == "quantity" else f"{self.measure} "
+        return (
+            f"{self.number} line {self.position}: invoiced {label}{_plain(self.invoiced)}, "
+            f"credited {label}{_plain(self.credited)}"
         )
-        .annotate(total=Sum("quantity"))
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _exceeds(credited: Decimal, invoiced: Decimal) -> bool:
+    """Credited beyond the invoiced amount, in the line's direction (a line entered with a
+    negative price is credited with positive memo lines)."""
+    if invoiced == 0:
+        return credited != 0
+    sign = 1 if invoiced > 0 else -1
+    return credited * sign > invoiced * sign
+
+
+def over_credited_lines() -> list[OverCreditedLine]:
+    """Invariant 5: every invoice line whose non-void credit memos, together, credit more
+    of it than was invoiced — quantity, extended amount or tax."""
+    memo_lines = DocumentLine.objects.filter(source_line__isnull=False).exclude(
+        document__status=DocumentStatus.VOID
     )
-    return [
-        (
-            r["source_line__document__number"],
-            r["source_line__position"],
-            r["source_line__quantity"],
-            -r["total"],
-        )
-        for r in rows
-        if -r["total"] > r["source_line__quantity"]
-    ]
+    credited = _credited_by_source_line(memo_lines)
+    invoice_lines = DocumentLine.objects.filter(
+        pk__in=memo_lines.values("source_line")
+    ).values_list("pk", "document__number", "position", "quantity", "extended_amount", "tax_amount")
+    problems = []
+    for pk, number, position, quantity, extended, tax in invoice_lines.order_by(
+        "document__number", "position"
+    ):
+        done = credited[pk]
+        for measure, invoiced, key in (
+            ("quantity", quantity, "quantity"),
+            ("amount", extended, "extended"),
+            ("tax", tax, "tax"),
+        ):
+            if _exceeds(done[key], invoiced):
+                problems.append(OverCreditedLine(number, position, measure, invoiced, done[key]))
+    return problems
 
 
 # --- deposits ---------------------------------------------------------------------------------
@@ -371,12 +431,12 @@ def customer_deposits(customer) -> QuerySet[Deposit]:
 
 def _sum_subquery(qs, group: str):
     rows = qs.order_by().values(group).annotate(total=Sum("amount")).values("total")
-    return Coalesce(Subquery(rows, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+    return money_subquery(Subquery(rows, output_field=_MONEY))
 
 
 def customer_deposits_held(customer) -> Decimal:
     return Deposit.objects.filter(customer=customer, status=DocumentStatus.POSTED).aggregate(
-        total=Coalesce(Sum("remaining"), Value(ZERO), output_field=_MONEY)
+        total=money_sum("remaining")
     )["total"]
 
 
@@ -396,9 +456,9 @@ def deposit_remaining_by_customer() -> dict[int, Decimal]:
     rows = (
         Deposit.objects.filter(status=DocumentStatus.POSTED)
         .values("customer_id")
-        .annotate(total=Sum("remaining"))
+        .annotate(total=money_sum("remaining"))
     )
-    return {r["customer_id"]: r["total"] or ZERO for r in rows}
+    return {r["customer_id"]: r["total"] for r in rows}
 
 
 def deposit_amount_problems() -> list[str]:

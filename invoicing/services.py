@@ -5,27 +5,32 @@ what it changes, and writes an audit event.
 """
 
 import datetime
+import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from config.roles import Action, require
+from config.versioning import claim_version, refuse_if_stale
 from customers.models import BillingTerms, Customer
+from invoicing import allocator
+from invoicing.allocator import Allocation
 from invoicing.exceptions import (
     POSTED_LOCKED_MESSAGE,
     InvoicingError,
     OverApplication,
     OverCredit,
     PostedDocumentLocked,
+    StaleEdit,
 )
 from invoicing.models import (
     Application,
     ApplicationBatch,
+    ApplicationOrigin,
     Deposit,
     DepositApplication,
     DepositRefund,
@@ -39,12 +44,16 @@ from invoicing.models import (
     PlannedApplication,
     TaxProfile,
 )
-from invoicing.pricing import document_totals, line_amounts
-from ledger.models import Account
-from ledger.money import ZERO
+from invoicing.policies import Act, decide, enforce
+from invoicing.pricing import credit_line_amounts, document_totals, line_amounts
+from ledger.idempotency import run_once
+from ledger.models import Account, SystemRole
+from ledger.money import ZERO, clean_amount, clean_quantity
+from ledger.selectors import system_account, system_accounts
 from ledger.services import (
     Leg,
     audit_log,
+    check_business_date,
     ensure_period_open,
     journal_entry_post,
     journal_entry_reverse,
@@ -72,6 +81,10 @@ class LineInput:
     source_line: DocumentLine | None = None
     # A credit memo line copies the rate its invoice line was charged, not today's rate.
     tax_rate: Decimal | None = None
+    # Fixed amounts instead of quantity × price (the credit memo line that takes the last
+    # of an invoice line gets exactly what remains of it); None computes them.
+    extended_amount: Decimal | None = None
+    tax_amount: Decimal | None = None
 
     @property
     def rate(self) -> Decimal:
@@ -100,6 +113,8 @@ def _build_lines(document: Document, lines: list[LineInput]) -> list[DocumentLin
             unit_price=line.unit_price,
             unit_adjustment=line.unit_adjustment,
             tax_rate=line.rate,
+            extended=line.extended_amount,
+            tax=line.tax_amount,
         )
         built.append(
             DocumentLine(
@@ -153,7 +168,12 @@ def _as_credit_lines(lines: list[LineInput]) -> list[LineInput]:
     (1 × −250.00) is already negative and is kept."""
     normalized = []
     for line in lines:
-        if line.quantity * (line.unit_price - (line.unit_adjustment or ZERO)) > 0:
+        # A line made from an invoice line is already signed against it (a discount
+        # line's credit is positive).
+        if (
+            line.source_line is None
+            and line.quantity * (line.unit_price - (line.unit_adjustment or ZERO)) > 0
+        ):
             line = replace(line, quantity=-line.quantity)
         normalized.append(line)
     return normalized
@@ -164,22 +184,19 @@ def _check_credit_total(document: Document) -> None:
         raise InvoicingError("A credit memo needs a total below zero.", code="credit_not_negative")
 
 
-def _live_credit_memos(invoice: Document):
-    return invoice.credit_memos.exclude(status=DocumentStatus.VOID)
-
-
-def _refuse_if_credited(invoice: Document, doing: str) -> None:
-    numbers = list(_live_credit_memos(invoice).values_list("number", flat=True))
-    if numbers:
-        raise InvoicingError(
-            f"{invoice.number} has credit memos ({', '.join(numbers)}); "
-            f"void or cancel them before you {doing} it.",
-            code="has_credit_memos",
-        )
-
-
 @transaction.atomic
-def document_create(
+def document_create(*, by, key: str = "", **fields) -> Document:
+    """Create a draft invoice or credit memo (the editor's kinds); `key` makes a re-sent
+    form create it once. Payments, refunds and deposits have their own services."""
+    require(by, Action.EDIT_DRAFTS)
+    fields["lines"] = clean_line_inputs(fields.get("lines") or [])
+    check_business_date(fields.get("date"), what="The document date")
+    return run_once(
+        key=key, scope="document_create", by=by, work=lambda: _document_create(by=by, **fields)
+    )
+
+
+def _document_create(
     *,
     customer: Customer,
     date: datetime.date,
@@ -192,7 +209,12 @@ def document_create(
     reason: str = "",
     note: str = "",
 ) -> Document:
-    require(by, Action.EDIT_DRAFTS)
+    if kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_MEMO):
+        raise InvoicingError(
+            "The editor makes invoices and credit memos; payments, refunds and deposits have "
+            "their own forms.",
+            code="wrong_kind",
+        )
     _check_lines(lines)
     if kind == DocumentKind.CREDIT_MEMO:
         lines = _as_credit_lines(lines)
@@ -248,18 +270,34 @@ def document_update_draft(
     description: str | None = None,
     reason: str | None = None,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> Document:
-    """Replace a draft's header and lines (Spectra's Method 2 works on drafts only)."""
+    """Replace a draft's header and lines (Spectra's Method 2 works on drafts only).
+    `expected_version` is the version the editor loaded: a save based on an older one is
+    refused with StaleEdit, and a save bumps the version."""
     require(by, Action.EDIT_DRAFTS)
+    lines = clean_line_inputs(lines)
+    check_business_date(date, what="The document date")
     document = _lock(document)
     if not document.is_draft:
         raise PostedDocumentLocked(locked_message(document))
+    enforce(by, Act.EDIT, document)
+    claim_version(document, expected_version, StaleEdit)
     _check_lines(lines)
-    _refuse_if_credited(document, "change")
     if document.kind == DocumentKind.CREDIT_MEMO:
         lines = _as_credit_lines(lines)
     before = document.grand_total
-    if customer is not None:
+    if customer is not None and customer.pk != document.customer_id:
+        taken = document.earmarked_payments.exclude(status=DocumentStatus.VOID)
+        numbers = ", ".join(taken.values_list("number", flat=True))
+        if numbers:
+            raise ValidationError(
+                {
+                    "customer": f"Payments were taken on {document.number} ({numbers}); "
+                    "it stays with their customer."
+                },
+                code="earmarked_customer",
+            )
         document.customer = customer
     if date is not None:
         document.date = date
@@ -294,51 +332,53 @@ def posting_legs(document: Document) -> list[Leg]:
     """The entry posting `document` writes: A/R for the grand total against each line's
     account and Sales Tax Payable. Works for either sign, so a credit memo (negative
     lines) debits its accounts and credits A/R."""
-    accounts = {
-        a.code: a
-        for a in Account.objects.filter(
-            code__in=[Account.RECEIVABLE, Account.SALES_TAX, Account.SALES_RETURNS]
-        )
-    }
+    accounts = system_accounts(
+        SystemRole.RECEIVABLE, SystemRole.SALES_TAX, SystemRole.SALES_RETURNS
+    )
     signed = signed_accumulator()  # debit positive
     customer_id = document.customer_id
-    signed[(accounts[Account.RECEIVABLE], customer_id)] += document.grand_total
+    signed[(accounts[SystemRole.RECEIVABLE], customer_id)] += document.grand_total
     if document.is_money:
         # A payment: Dr Bank (or Card Clearing), Cr A/R. A refund: Dr A/R, Cr the same.
-        cash = Account.objects.get(code=PaymentMethod.cash_account_code(document.method))
-        holds_customer = cash.code == Account.DEPOSITS
+        cash_role = PaymentMethod.cash_account_role(document.method)
+        cash = system_account(cash_role)
+        holds_customer = cash_role == SystemRole.DEPOSITS
         signed[(cash, customer_id if holds_customer else None)] -= document.grand_total
         return legs_from_signed(signed, memo=f"{document.title} {document.number}")
     lines = document.lines.select_related("item__income_account", "item__credit_account")
     for line in lines:
         if document.kind == DocumentKind.CREDIT_MEMO:
-            account = line.item.credit_account or accounts[Account.SALES_RETURNS]
+            account = line.item.credit_account or accounts[SystemRole.SALES_RETURNS]
         else:
             account = line.item.income_account
         signed[(account, None)] -= line.extended_amount
         if line.tax_amount:
-            signed[(accounts[Account.SALES_TAX], None)] -= line.tax_amount
+            signed[(accounts[SystemRole.SALES_TAX], None)] -= line.tax_amount
     return legs_from_signed(signed, memo=f"{document.title} {document.number}")
 
 
 @transaction.atomic
-def document_post(*, document: Document, by) -> Document:
+def document_post(*, document: Document, by, key: str = "") -> Document:
     """Post a draft invoice, credit memo or payment: one balanced entry dated with the
-    document's date; the document is locked from then on. Refunds are released instead."""
+    document's date; the document is locked from then on. Refunds are released instead.
+    The returned document carries `post_notes`: what posting set in motion could not do
+    in full (a planned invoice paid meanwhile)."""
     require(by, Action.POST)
-    document = _lock(document)
-    if document.kind == DocumentKind.REFUND:
-        raise InvoicingError("Refunds are released, not posted.", code="refund")
-    if document.status != DocumentStatus.DRAFT:
-        raise InvoicingError(
-            f"{document.number} is already {document.get_status_display().lower()}.",
-            code="not_draft",
-        )
+    return run_once(
+        key=key, scope="document_post", by=by, work=lambda: _document_post(document, by)
+    )
+
+
+def _document_post(document, by) -> Document:
+    docs = _lock_in_order(_posting_lock_set(document))
+    document = docs[document.pk]
+    enforce(by, Act.POST, document)
     if not document.is_money and not document.lines.exists():
         raise InvoicingError("A document needs at least one line to be posted.", code="no_lines")
     document = _post(document, by)
-    _after_post(document, by)
+    notes = _after_post(document, docs, by)
     document.refresh_from_db()
+    document.post_notes = notes
     return document
 
 
@@ -371,30 +411,71 @@ def _post(document: Document, by) -> Document:
     return document
 
 
-@transaction.atomic
-def document_void(*, document: Document, by, date: datetime.date | None = None) -> Document:
-    """Void a posted document: the exact reverse of its entry, dated `date` (default today)."""
-    require(by, Action.VOID)
-    document = _lock(document)
-    if document.status != DocumentStatus.POSTED:
-        raise InvoicingError(
-            "Only a posted document can be voided; delete a draft instead.", code="not_posted"
-        )
-    _refuse_if_credited(document, "void")
-    applied = Application.objects.filter(
+def void_undo_list(document: Document) -> list[str]:
+    """What "Unapply all and void" would undo first, in words (the confirmation lists it)."""
+    undo = []
+    for app in Application.objects.filter(
         Q(invoice=document) | Q(credit=document), removed_at__isnull=True
-    ).exists()
-    applied = applied or document.deposit_applications.filter(removed_at__isnull=True).exists()
-    if applied or document.balance_due != document.grand_total:
-        raise InvoicingError(
-            f"{document.number} has applications, payments or refunds; remove them before voiding.",
-            code="has_applications",
-        )
+    ).select_related("invoice", "credit"):
+        other = app.credit if app.invoice_id == document.pk else app.invoice
+        undo.append(f"Unapply {app.amount:,.2f} with {other.number}")
+    for app in document.deposit_applications.filter(removed_at__isnull=True).select_related(
+        "deposit"
+    ):
+        undo.append(f"Unapply {app.amount:,.2f} of deposit {app.deposit.number}")
+    return undo
+
+
+@transaction.atomic
+def document_void(
+    *,
+    document: Document,
+    by,
+    date: datetime.date | None = None,
+    unapply_all: bool = False,
+    key: str = "",
+) -> Document:
+    """Void a posted document: the exact reverse of its entry, dated `date` (default today).
+    Refused while anything is applied, reserved or pending against it; with `unapply_all`
+    its applications (those made by hand and by earmarks) and deposit applications are
+    removed first, in the same transaction."""
+    require(by, Action.VOID)
+    check_business_date(date, what="The void date")
+    return run_once(
+        key=key,
+        scope="document_void",
+        by=by,
+        work=lambda: _document_void(document, by, date, unapply_all),
+    )
+
+
+def _document_void(document, by, date, unapply_all) -> Document:
     date = date or timezone.localdate()
+    apps = list(
+        Application.objects.filter(
+            Q(invoice=document) | Q(credit=document),
+            removed_at__isnull=True,
+            origin__in=[ApplicationOrigin.MANUAL, ApplicationOrigin.EARMARK],
+        )
+    )
+    deposit_apps = list(document.deposit_applications.filter(removed_at__isnull=True))
+    ids = [document.pk, *(a.invoice_id for a in apps), *(a.credit_id for a in apps)]
+    docs = _lock_in_order(ids)
+    document = docs[document.pk]
+    _lock_deposits(a.deposit_id for a in deposit_apps)
+    if document.status != DocumentStatus.POSTED:
+        enforce(by, Act.VOID, document)
     if date < document.date:
         raise ValidationError(
             {"date": "The void date can't be before the document's date."}, code="void_before_date"
         )
+    if unapply_all:
+        for app in apps:
+            _credit_unapply(app, by, date, system=True)
+        for app in deposit_apps:
+            _deposit_unapply(app, by, date, system=True)
+        document.refresh_from_db()
+    enforce(by, Act.VOID, document)
     reversal = journal_entry_reverse(
         entry=document.posting_entry,
         date=date,
@@ -421,14 +502,20 @@ def document_void(*, document: Document, by, date: datetime.date | None = None) 
 
 
 @transaction.atomic
-def document_cancel_draft(*, document: Document, by) -> Document:
+def document_cancel_draft(*, document: Document, by, key: str = "") -> Document:
     """Void a draft that was never posted. Nothing reached the ledger, so nothing is
     reversed; the number stays used so the sequence has no gaps."""
     require(by, Action.EDIT_DRAFTS)
+    return run_once(
+        key=key, scope="document_cancel", by=by, work=lambda: _document_cancel(document, by)
+    )
+
+
+def _document_cancel(document, by) -> Document:
     document = _lock(document)
-    if not document.is_draft:
+    if document.status == DocumentStatus.POSTED and not document.is_money:
         raise PostedDocumentLocked()
-    _refuse_if_credited(document, "cancel")
+    enforce(by, Act.CANCEL, document)
     document.status = DocumentStatus.VOID
     document.voided_by = by
     document.voided_at = timezone.now()
@@ -443,6 +530,45 @@ def document_cancel_draft(*, document: Document, by) -> Document:
         amount=document.grand_total,
     )
     return document
+
+
+# --- what services accept: exact amounts and quantities ------------------------------------
+
+
+def clean_line_inputs(lines) -> list[LineInput]:
+    """Lines as a service accepts them, whoever calls: quantities with at most 4 decimal
+    places, prices and adjustments with at most 2, exact decimals in ASCII digits (never
+    floats); ValidationError naming the line otherwise."""
+    cleaned = []
+    for position, line in enumerate(lines, start=1):
+        try:
+            line = replace(
+                line,
+                quantity=clean_quantity(line.quantity),
+                unit_price=clean_amount(line.unit_price, field="unit_price", positive=False),
+                unit_adjustment=clean_amount(
+                    line.unit_adjustment or ZERO, field="unit_adjustment", positive=False
+                ),
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    field: [f"Line {position}: {message}" for message in messages]
+                    for field, messages in exc.message_dict.items()
+                }
+            ) from None
+        cleaned.append(line)
+    return cleaned
+
+
+def clean_allocations(allocations) -> list[Allocation]:
+    """Allocation amounts as a service accepts them: exact, at most 2 decimal places
+    (the sign and the limits are the allocator's to check). Blank amounts are dropped."""
+    return [
+        replace(a, amount=clean_amount(a.amount, field=f"amount_{a.document.pk}", positive=False))
+        for a in allocations
+        if a.amount is not None
+    ]
 
 
 # --- credit memos made from an invoice (Spectra's Method 1) -----------------------------
@@ -472,6 +598,17 @@ def _credit_lines_from_invoice(
             )
         else:
             src = row.line
+            # The memo that takes the last of the line gets exactly what remains of its
+            # amount and tax; any other never more than remains (cents never leak).
+            amounts = credit_line_amounts(
+                quantity=quantity,
+                unit_price=src.unit_price,
+                unit_adjustment=src.unit_adjustment,
+                tax_rate=src.tax_rate,
+                remaining_extended=row.remaining_extended,
+                remaining_tax=row.remaining_tax,
+                takes_last=quantity == row.remaining,
+            )
             lines.append(
                 LineInput(
                     item=src.item,
@@ -482,6 +619,8 @@ def _credit_lines_from_invoice(
                     tax_profile=src.tax_profile,
                     tax_rate=src.tax_rate,
                     source_line=src,
+                    extended_amount=amounts.extended,
+                    tax_amount=amounts.tax,
                 )
             )
     if errors:
@@ -512,11 +651,25 @@ def credit_memo_create_from_invoice(
     date: datetime.date | None = None,
     note: str = "",
     description: str = "",
+    key: str = "",
 ) -> Document:
     require(by, Action.EDIT_DRAFTS)
+    check_business_date(date, what="The credit memo date")
+    return run_once(
+        key=key,
+        scope="credit_memo_create",
+        by=by,
+        work=lambda: _credit_memo_from_invoice(
+            invoice, quantities, reason, by, date, note, description
+        ),
+    )
+
+
+def _credit_memo_from_invoice(invoice, quantities, reason, by, date, note, description):
     invoice = _lock_invoice_for_credit(invoice)
+    enforce(by, Act.CREDIT_MEMO, invoice)
     lines = _credit_lines_from_invoice(invoice, quantities, exclude_memo=None)
-    return document_create(
+    return _document_create(
         kind=DocumentKind.CREDIT_MEMO,
         customer=invoice.customer,
         date=date or timezone.localdate(),
@@ -540,12 +693,15 @@ def credit_memo_update_from_invoice(
     date: datetime.date | None = None,
     note: str = "",
     description: str = "",
+    expected_version: int | None = None,
 ) -> Document:
     require(by, Action.EDIT_DRAFTS)
     invoice = _lock_invoice_for_credit(memo.source_invoice)
     memo = _lock(memo)
     if not memo.is_draft:
         raise PostedDocumentLocked(locked_message(memo))
+    # Stale before over-credit: a rep whose page is out of date should reload, not fix lines.
+    refuse_if_stale(memo, expected_version, StaleEdit)
     lines = _credit_lines_from_invoice(invoice, quantities, exclude_memo=memo)
     return document_update_draft(
         document=memo,
@@ -555,35 +711,35 @@ def credit_memo_update_from_invoice(
         note=note,
         lines=lines,
         by=by,
+        expected_version=expected_version,
     )
 
 
 # --- applying credits (Apply Credit) --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Allocation:
-    """`amount` (positive) of the source's open amount goes to `document`."""
-
-    document: Document
-    amount: Decimal
-
-
 def _lock_in_order(ids) -> dict[int, Document]:
-    """Lock documents in ascending id order, so two users locking overlapping sets queue
-    instead of deadlocking."""
+    """Lock documents in ascending id order in one statement, so two users locking
+    overlapping sets queue instead of deadlocking; callers read balances only from the
+    rows returned."""
     docs = Document.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
     return {doc.pk: doc for doc in docs}
 
 
-def _check_pairable(doc: Document, customer_id: int) -> None:
-    if doc.status != DocumentStatus.POSTED:
-        state = "void" if doc.status == DocumentStatus.VOID else "not posted"
-        raise InvoicingError(
-            f"{doc.number} is {state}; only posted documents can be applied.", code="not_posted"
-        )
-    if doc.customer_id != customer_id:
-        raise InvoicingError(f"{doc.number} belongs to another customer.", code="other_customer")
+def _lock_deposits(ids) -> dict[int, Deposit]:
+    """Deposits are locked after documents (one fixed order), ascending, in one statement."""
+    rows = Deposit.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {d.pk: d for d in rows}
+
+
+def _new_batch(by, key: str = "") -> ApplicationBatch:
+    return ApplicationBatch.objects.create(key=key or uuid.uuid4().hex, created_by=by)
+
+
+def _batch_applications(application: Application | None) -> list[Application]:
+    if application is None:
+        return []
+    return list(Application.objects.filter(batch_id=application.batch_id).order_by("pk"))
 
 
 @transaction.atomic
@@ -598,71 +754,70 @@ def credit_apply(
     """Apply one open item to others of the opposite sign, all rows in one transaction.
 
     `source` may be the credit (allocations go to invoices) or the invoice (allocations come
-    from credits). Each allocation may not exceed the other document's open amount, and
-    together they may not exceed the source's. `key` makes a re-sent form apply once.
+    from credits). Each allocation may not exceed what the other document can use, and
+    together they may not exceed what the source can. `key` makes a re-sent form apply once.
     """
     require(by, Action.APPLY_CREDIT)
+    allocations = clean_allocations(allocations)
+    check_business_date(date, what="The application date")
+    return run_once(
+        key=key,
+        scope="credit_apply",
+        by=by,
+        work=lambda: _credit_apply(source, allocations, by, date, key),
+        store=lambda applications: applications[0] if applications else None,
+        load=_batch_applications,
+    )
+
+
+def _credit_apply(source, allocations, by, date, key) -> list[Application]:
     date = date or timezone.localdate()
     allocations = [a for a in allocations if a.amount]
     if not allocations:
         raise InvoicingError(
             "Enter an amount to apply on at least one row.", code="nothing_to_apply"
         )
-    if key:
-        existing = ApplicationBatch.objects.filter(key=key).first()
-        if existing is not None:
-            return list(existing.applications.all())
-    ensure_period_open(date)
     docs = _lock_in_order([source.pk, *(a.document.pk for a in allocations)])
     source = docs[source.pk]
-    _check_pairable(source, source.customer_id)
-    source_sign = 1 if source.balance_due > 0 else -1 if source.balance_due < 0 else 0
-    if source_sign == 0 or source.usable <= 0:
-        raise InvoicingError(f"{source.number} has nothing left to apply.", code="nothing_open")
-    errors: dict[str, list[str]] = {}
-    total = ZERO
-    for allocation in allocations:
-        other = docs[allocation.document.pk]
-        field = f"amount_{other.pk}"
-        _check_pairable(other, source.customer_id)
-        if allocation.amount < 0:
-            errors[field] = ["Enter a positive amount."]
-        elif allocation.amount != allocation.amount.quantize(Decimal("0.01")):
-            errors[field] = ["Use at most 2 decimal places."]
-        elif (other.balance_due > 0) == (source_sign > 0) or other.balance_due == 0:
-            errors[field] = [
-                f"{other.number} has no open {'credit' if source_sign > 0 else 'balance'} to pair."
-            ]
-        elif allocation.amount > other.usable:
-            errors[field] = [f"More than {other.number}'s open {other.usable:,.2f}."]
-        elif date < other.date:
-            errors[field] = [f"The application date is before {other.number}'s date."]
-        total += allocation.amount
+    enforce(by, Act.APPLY, source)
+    ensure_period_open(date)
+    allocations = [replace(a, document=docs[a.document.pk]) for a in allocations]
+    return _apply_locked(
+        source=source, allocations=allocations, by=by, date=date, batch=_new_batch(by, key)
+    )
+
+
+def _apply_locked(
+    *,
+    source: Document,
+    allocations: list[Allocation],
+    by,
+    date: datetime.date,
+    origin: str = ApplicationOrigin.MANUAL,
+    batch: ApplicationBatch | None = None,
+) -> list[Application]:
+    """Check and write applications between documents the caller has locked."""
+    errors = allocator.check(
+        allocations=allocations,
+        available=allocator.usable(source),
+        source_label=source.number,
+        customer_id=source.customer_id,
+        targets_are_invoices=source.balance_due < 0,
+        date=date,
+        system=origin != ApplicationOrigin.MANUAL,
+    )
+    if any(a.document.pk == source.pk for a in allocations):
+        errors["__all__"] = [f"{source.number} can't be applied to itself."]
     if date < source.date:
         errors["date"] = [
             f"The application date can't be before {source.number}'s date ({source.date:%m/%d/%Y})."
         ]
-    if total > source.usable and not errors:
-        errors["__all__"] = [
-            f"Together that's {total:,.2f}, more than the {source.usable:,.2f} open on {source.number}."
-        ]
     if errors:
         raise OverApplication(errors, code="over_application")
-
-    batch = None
-    if key:
-        try:
-            with transaction.atomic():
-                batch = ApplicationBatch.objects.create(key=key, created_by=by)
-        except IntegrityError:
-            # The same form is being applied by a concurrent request; it wins.
-            return list(ApplicationBatch.objects.get(key=key).applications.all())
     applications = []
     for allocation in allocations:
-        other = docs[allocation.document.pk]
-        invoice, credit = (source, other) if source_sign > 0 else (other, source)
-        invoice.balance_due -= allocation.amount
-        credit.balance_due += allocation.amount
+        other = allocation.document
+        invoice, credit = (source, other) if source.balance_due > 0 else (other, source)
         applications.append(
             Application(
                 customer_id=source.customer_id,
@@ -670,34 +825,52 @@ def credit_apply(
                 credit=credit,
                 amount=allocation.amount,
                 date=date,
+                origin=origin,
                 batch=batch,
                 created_by=by,
             )
         )
+    for application in applications:
+        application.invoice.balance_due -= application.amount
+        application.credit.balance_due += application.amount
     Application.objects.bulk_create(applications)
-    Document.objects.bulk_update(docs.values(), ["balance_due"])
+    touched = {source.pk: source, **{a.document.pk: a.document for a in allocations}}
+    Document.objects.bulk_update(list(touched.values()), ["balance_due"])
     audit_log(
         by=by,
         action="credit applied",
         target=source,
         target_ref=source.number,
-        amount=total,
+        amount=sum((a.amount for a in allocations), ZERO),
         date=date.isoformat(),
-        to={docs[a.document.pk].number: str(a.amount) for a in allocations},
+        origin=origin,
+        to={a.document.number: str(a.amount) for a in allocations},
     )
     return applications
 
 
 @transaction.atomic
 def credit_unapply(
-    *, application: Application, by, date: datetime.date | None = None
+    *, application: Application, by, date: datetime.date | None = None, key: str = ""
 ) -> Application:
-    """Remove an application: both open amounts are restored; the row stays as history."""
+    """Remove an application a person made: both open amounts are restored; the row stays
+    as history. Applications the system made are undone by reversing what made them."""
     require(by, Action.APPLY_CREDIT)
+    return run_once(
+        key=key,
+        scope="credit_unapply",
+        by=by,
+        work=lambda: _credit_unapply(application, by, date),
+    )
+
+
+def _credit_unapply(application, by, date, *, system: bool = False) -> Application:
     date = date or timezone.localdate()
     docs = _lock_in_order([application.invoice_id, application.credit_id])
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if not application.is_active:
+    if not system:
+        enforce(by, Act.UNAPPLY, application)
+    elif not application.is_active:
         raise InvoicingError("That application was already removed.", code="already_removed")
     ensure_period_open(date)
     if date < application.date:
@@ -724,27 +897,11 @@ def credit_unapply(
     return application
 
 
-def allocate_oldest_first(available: Decimal, open_amounts: list[Decimal]) -> list[Decimal]:
-    """Spread `available` over open items in the order given (oldest due first), each
-    taking at most its own open amount; what is left stays unallocated."""
-    remaining = abs(available)
-    amounts = []
-    for open_amount in open_amounts:
-        take = min(remaining, abs(open_amount))
-        amounts.append(take)
-        remaining -= take
-    return amounts
-
-
 # --- payments --------------------------------------------------------------------------------
 
 
-def _existing_for_key(key: str) -> Document | None:
-    return Document.objects.filter(idempotency_key=key).first() if key else None
-
-
 def _money_document(
-    *, kind, customer, date, amount, method, reference, memo, by, key, **extra
+    *, kind, customer, date, amount, method, reference, memo, by, **extra
 ) -> Document:
     """A payment (negative: the customer's credit until applied) or a refund (positive:
     it pays a credit back), numbered like every document and audited."""
@@ -763,7 +920,6 @@ def _money_document(
         reference=reference,
         subtotal=sign * amount,
         grand_total=sign * amount,
-        idempotency_key=key or None,
         created_by=by,
         updated_by=by,
         **extra,
@@ -798,36 +954,63 @@ def payment_record(
     open invoices it pays, applied at posting; the rest stays as the customer's credit.
     `earmarked_for` is a draft invoice the payment was taken on (Spectra's Method 2)."""
     require(by, Action.EDIT_DRAFTS)
-    existing = _existing_for_key(key)
-    if existing is not None:
-        return existing
+    amount = clean_amount(amount)
+    allocations = clean_allocations(allocations)
+    check_business_date(date, what="The payment date")
+    return run_once(
+        key=key,
+        scope="payment_record",
+        by=by,
+        work=lambda: _payment_record(
+            customer=customer,
+            date=date,
+            method=method,
+            amount=amount,
+            by=by,
+            reference=reference,
+            memo=memo,
+            allocations=list(allocations),
+            earmarked_for=earmarked_for,
+        ),
+    )
+
+
+def _payment_record(
+    *, customer, date, method, amount, by, reference, memo, allocations, earmarked_for
+) -> Document:
     if method not in dict(PaymentMethod.for_payments()):
         raise ValidationError({"method": "Choose how the payment was made."})
-    if amount <= 0:
+    if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
-    errors = {}
-    total = ZERO
-    for allocation in allocations:
-        inv = allocation.document
-        if inv.customer_id != customer.pk or not inv.is_posted or inv.balance_due <= 0:
-            errors[f"amount_{inv.pk}"] = [
-                f"{inv.number} isn't an open posted invoice of {customer.name}."
+    allocations = [a for a in allocations if a.amount]
+    if allocations:
+        # Planned allocations are checked now and again (fitted) when the payment posts.
+        current = {
+            d.pk: d for d in Document.objects.filter(pk__in=[a.document.pk for a in allocations])
+        }
+        allocations = [replace(a, document=current[a.document.pk]) for a in allocations]
+    errors = allocator.check(
+        allocations=allocations,
+        available=amount,
+        source_label="this payment",
+        customer_id=customer.pk,
+        targets_are_invoices=True,
+    )
+    if errors.get("__all__"):
+        errors["__all__"] = [
+            f"That's {sum((a.amount for a in allocations), ZERO):,.2f} allocated, "
+            f"more than the {amount:,.2f} received."
+        ]
+    if earmarked_for is not None:
+        earmarked_for = Document.objects.select_for_update().get(pk=earmarked_for.pk)
+        if (
+            earmarked_for.customer_id != customer.pk
+            or not earmarked_for.is_draft
+            or earmarked_for.kind != DocumentKind.INVOICE
+        ):
+            errors["__all__"] = [
+                "A payment can be earmarked only for a draft invoice of the same customer."
             ]
-        elif allocation.amount > inv.balance_due:
-            errors[f"amount_{inv.pk}"] = [f"More than {inv.number}'s open {inv.balance_due:,.2f}."]
-        total += allocation.amount
-    if total > amount:
-        errors["__all__"] = [
-            f"That's {total:,.2f} allocated, more than the {amount:,.2f} received."
-        ]
-    if earmarked_for is not None and (
-        earmarked_for.customer_id != customer.pk
-        or not earmarked_for.is_draft
-        or earmarked_for.kind != DocumentKind.INVOICE
-    ):
-        errors["__all__"] = [
-            "A payment can be earmarked only for a draft invoice of the same customer."
-        ]
     if errors:
         raise OverApplication(errors, code="bad_allocation")
     payment = _money_document(
@@ -839,64 +1022,108 @@ def payment_record(
         reference=reference,
         memo=memo,
         by=by,
-        key=key,
         earmarked_for=earmarked_for,
     )
     PlannedApplication.objects.bulk_create(
         PlannedApplication(payment=payment, invoice=a.document, amount=a.amount)
         for a in allocations
-        if a.amount
     )
     return payment
 
 
-def payment_on_document(*, document: Document, amount: Decimal, **fields) -> Document:
+@transaction.atomic
+def payment_on_document(*, document: Document, amount: Decimal, by, key: str = "", **fields):
     """Spectra's "Payment or Refund" → Payment on an invoice: on a posted invoice it pays
     up to the Balance Due (any excess stays as the customer's credit); on a draft it is
     earmarked, and applied when the invoice is posted."""
-    if document.is_posted:
-        allocations = [Allocation(document=document, amount=min(amount, document.balance_due))]
-        return payment_record(
-            customer=document.customer, amount=amount, allocations=allocations, **fields
-        )
-    return payment_record(
-        customer=document.customer, amount=amount, earmarked_for=document, **fields
+    require(by, Action.EDIT_DRAFTS)
+    return run_once(
+        key=key,
+        scope="payment_record",
+        by=by,
+        work=lambda: _payment_on_document(document, amount, by, fields),
     )
 
 
-def _apply_earmarked(invoice: Document, payment: Document, by) -> None:
+def _payment_on_document(document, amount, by, fields) -> Document:
+    document = _lock(document)
+    enforce(by, Act.PAYMENT, document)
+    target = {"earmarked_for": document, "allocations": []}
+    if document.is_posted:
+        paid = min(amount, document.balance_due) if amount else amount
+        target = {
+            "earmarked_for": None,
+            "allocations": [Allocation(document=document, amount=paid)],
+        }
+    return _payment_record(
+        customer=document.customer,
+        amount=amount,
+        by=by,
+        reference=fields.get("reference", ""),
+        memo=fields.get("memo", ""),
+        date=fields["date"],
+        method=fields["method"],
+        **target,
+    )
+
+
+def _posting_lock_set(document: Document) -> list[int]:
+    """Every document posting `document` may touch: a payment's planned invoices and the
+    invoice it was taken on; an invoice's earmarked payments."""
+    ids = [document.pk]
+    if document.kind == DocumentKind.PAYMENT:
+        ids += list(document.planned_applications.values_list("invoice_id", flat=True))
+        if document.earmarked_for_id:
+            ids.append(document.earmarked_for_id)
+    elif document.kind == DocumentKind.INVOICE:
+        ids += list(
+            document.earmarked_payments.filter(kind=DocumentKind.PAYMENT).values_list(
+                "pk", flat=True
+            )
+        )
+    return ids
+
+
+def _after_post(document: Document, docs: dict[int, Document], by) -> list[str]:
+    """What posting sets in motion, on rows already locked: a payment's planned allocations
+    (what still fits) and its earmark; an invoice's earmarked payments. Returns notes for
+    the person posting."""
+    notes: list[str] = []
+    if document.kind == DocumentKind.PAYMENT:
+        planned = [
+            Allocation(document=docs[p.invoice_id], amount=p.amount)
+            for p in document.planned_applications.all()
+        ]
+        fitted, notes = allocator.fit(planned, allocator.usable(document))
+        date = max([document.date, *(a.document.date for a in fitted)])
+        if fitted:
+            _apply_locked(
+                source=document, allocations=fitted, by=by, date=date, batch=_new_batch(by)
+            )
+        if document.earmarked_for_id:
+            _apply_earmark(docs[document.earmarked_for_id], document, by)
+    elif document.kind == DocumentKind.INVOICE:
+        for pk in sorted(docs):
+            payment = docs[pk]
+            if payment.kind == DocumentKind.PAYMENT and payment.earmarked_for_id == document.pk:
+                _apply_earmark(document, payment, by)
+    return notes
+
+
+def _apply_earmark(invoice: Document, payment: Document, by) -> None:
     """Apply what is left of an earmarked payment to its (now posted) invoice."""
-    invoice.refresh_from_db()
-    payment.refresh_from_db()
-    amount = min(payment.usable, invoice.balance_due)
-    if amount > 0 and payment.is_posted and invoice.is_posted:
-        credit_apply(
+    if not (payment.is_posted and invoice.is_posted):
+        return
+    amount = min(allocator.usable(payment), allocator.usable(invoice))
+    if amount > 0:
+        _apply_locked(
             source=invoice,
             allocations=[Allocation(document=payment, amount=amount)],
             date=max(invoice.date, payment.date),
+            origin=ApplicationOrigin.EARMARK,
             by=by,
+            batch=_new_batch(by),
         )
-
-
-def _after_post(document: Document, by) -> None:
-    """What posting sets in motion: a payment's planned applications and earmark; an
-    invoice's earmarked payments."""
-    if document.kind == DocumentKind.PAYMENT:
-        planned = list(document.planned_applications.select_related("invoice"))
-        if planned:
-            credit_apply(
-                source=document,
-                allocations=[Allocation(document=p.invoice, amount=p.amount) for p in planned],
-                date=document.date,
-                by=by,
-            )
-        if document.earmarked_for_id:
-            _apply_earmarked(document.earmarked_for, document, by)
-    elif document.kind == DocumentKind.INVOICE:
-        for payment in document.earmarked_payments.filter(
-            kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED
-        ).order_by("pk"):
-            _apply_earmarked(document, payment, by)
 
 
 # --- refunds: money out only through a Poster ------------------------------------------------
@@ -909,6 +1136,8 @@ def refund_source(document: Document) -> tuple[Document | None, Decimal]:
     invoice lowered below what was paid on it (Method 2) refunds from its earmarked
     payment, up to the negative Balance Due it shows.
     """
+    if document.kind == DocumentKind.REFUND:
+        return None, ZERO
     if document.is_posted and document.balance_due < 0:
         return document, document.usable
     if document.is_draft and document.kind == DocumentKind.INVOICE:
@@ -924,7 +1153,7 @@ def refund_source(document: Document) -> tuple[Document | None, Decimal]:
 
 
 def refund_methods(*, store_credit: bool = False) -> list[tuple[str, str]]:
-    methods = [PaymentMethod.CHECK, PaymentMethod.EFT, PaymentMethod.CARD]
+    methods = [PaymentMethod.CHECK, PaymentMethod.EFT, PaymentMethod.CARD, PaymentMethod.CASH]
     if store_credit:
         methods.append(PaymentMethod.STORE_CREDIT)
     return [(m.value, m.label) for m in methods]
@@ -945,24 +1174,36 @@ def refund_prepare(
     """Prepare a refund (status Pending) from a negative open item. It reserves that much of
     the credit, so nothing else can use it until a Poster releases or cancels the refund."""
     require(by, Action.EDIT_DRAFTS)
-    existing = _existing_for_key(key)
-    if existing is not None:
-        return existing
+    amount = clean_amount(amount)
+    check_business_date(date, what="The refund date")
+    return run_once(
+        key=key,
+        scope="refund_prepare",
+        by=by,
+        work=lambda: _refund_prepare(document, amount, method, date, by, reference, memo),
+    )
+
+
+def _refund_prepare(document, amount, method, date, by, reference, memo) -> Document:
     credit, _ = refund_source(document)
     if credit is None:
         raise InvoicingError(f"{document.number} has no open credit to refund.", code="no_credit")
-    credit = _lock(credit)  # two refunds of one credit queue here
+    docs = _lock_in_order({document.pk, credit.pk})  # two refunds of one credit queue here
+    document, credit = docs[document.pk], docs[credit.pk]
+    enforce(by, Act.REFUND, document)
     available = credit.usable
     if document.is_draft:
         available = min(available, -document.display_balance)
-    if method not in dict(refund_methods(store_credit=store_credit_available())):
+    if method not in dict(refund_methods(store_credit=True)):
         raise ValidationError({"method": "Choose a Refund Method."})
-    if amount <= 0:
+    if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
     if amount > available:
         raise ValidationError(
             {"amount": f"That's more than the open credit of {available:,.2f}."}, code="over_refund"
         )
+    if date < credit.date:
+        raise ValidationError({"date": f"The refund can't be dated before {credit.number}."})
     credit.reserved += amount
     credit.save(update_fields=["reserved", "updated_at"])
     return _money_document(
@@ -974,35 +1215,35 @@ def refund_prepare(
         reference=reference,
         memo=memo,
         by=by,
-        key=key,
         refund_of=credit,
         earmarked_for=document if document.is_draft else None,
     )
 
 
-def store_credit_available() -> bool:
-    """Store Credit is held as a customer deposit, which the product now has."""
-    return True
+def _lock_refund(refund: Document) -> tuple[Document, Document]:
+    """Lock a refund and the credit it draws on (one statement, ascending ids)."""
+    refund_of_id = Document.objects.filter(pk=refund.pk).values_list("refund_of_id", flat=True)
+    docs = _lock_in_order([refund.pk, *[pk for pk in refund_of_id if pk]])
+    refund = docs[refund.pk]
+    return refund, docs.get(refund.refund_of_id)
 
 
 @transaction.atomic
-def refund_release(*, refund: Document, by, date: datetime.date | None = None) -> Document:
+def refund_release(
+    *, refund: Document, by, date: datetime.date | None = None, key: str = ""
+) -> Document:
     """Release a pending refund: money goes out. Posts Dr A/R, Cr Bank or Credit Card
     Clearing, and pays the credit back by the refund's amount."""
     require(by, Action.RELEASE_REFUND)
-    docs = _lock_in_order([refund.pk, refund.refund_of_id])
-    refund, credit = docs[refund.pk], docs[refund.refund_of_id]
-    if refund.kind != DocumentKind.REFUND:
-        raise InvoicingError(f"{refund.number} isn't a refund.", code="not_refund")
-    if refund.status != DocumentStatus.DRAFT:
-        raise InvoicingError(
-            f"{refund.number} is already {refund.status_label.lower()}.", code="not_pending"
-        )
-    if settings.REFUND_FOUR_EYES and refund.created_by_id == by.pk:
-        raise InvoicingError(
-            "You prepared this refund; another Poster must release it (four eyes).",
-            code="four_eyes",
-        )
+    check_business_date(date, what="The release date")
+    return run_once(
+        key=key, scope="refund_release", by=by, work=lambda: _refund_release(refund, by, date)
+    )
+
+
+def _refund_release(refund, by, date) -> Document:
+    refund, credit = _lock_refund(refund)
+    enforce(by, Act.RELEASE, refund)
     date = date or timezone.localdate()
     if date < credit.date:
         raise ValidationError({"date": f"The refund can't be dated before {credit.number}."})
@@ -1013,11 +1254,13 @@ def refund_release(*, refund: Document, by, date: datetime.date | None = None) -
     refund.due_date = date
     refund.save(update_fields=["date", "due_date"])
     refund = _post(refund, by)
-    credit_apply(
+    _apply_locked(
         source=credit,
         allocations=[Allocation(document=refund, amount=refund.amount)],
         date=date,
+        origin=ApplicationOrigin.REFUND,
         by=by,
+        batch=_new_batch(by),
     )
     if refund.method == PaymentMethod.STORE_CREDIT:
         _store_credit_deposit(refund, by)
@@ -1026,13 +1269,14 @@ def refund_release(*, refund: Document, by, date: datetime.date | None = None) -
 
 
 @transaction.atomic
-def refund_cancel(*, refund: Document, by) -> Document:
-    """Cancel a pending refund, freeing the credit it reserved."""
-    require(by, Action.RELEASE_REFUND)
-    docs = _lock_in_order([refund.pk, refund.refund_of_id])
-    refund, credit = docs[refund.pk], docs[refund.refund_of_id]
-    if refund.kind != DocumentKind.REFUND or refund.status != DocumentStatus.DRAFT:
-        raise InvoicingError(f"{refund.number} isn't a pending refund.", code="not_pending")
+def refund_cancel(*, refund: Document, by, key: str = "") -> Document:
+    """Cancel a pending refund (its preparer or a Poster), freeing the credit it reserved."""
+    return run_once(key=key, scope="refund_cancel", by=by, work=lambda: _refund_cancel(refund, by))
+
+
+def _refund_cancel(refund, by) -> Document:
+    refund, credit = _lock_refund(refund)
+    enforce(by, Act.CANCEL_REFUND, refund)
     credit.reserved -= refund.amount
     credit.save(update_fields=["reserved", "updated_at"])
     refund.status = DocumentStatus.VOID
@@ -1051,11 +1295,83 @@ def refund_cancel(*, refund: Document, by) -> Document:
     return refund
 
 
+def refund_reversal_legs(refund: Document) -> list[Leg]:
+    """The entry reversing a released refund writes (the preview shows it)."""
+    if refund.posting_entry_id is None:
+        return []
+    return [
+        Leg(
+            account=line.account,
+            debit=line.credit,
+            credit=line.debit,
+            customer_id=line.customer_id,
+            memo=line.memo,
+        )
+        for line in refund.posting_entry.lines.select_related("account")
+    ]
+
+
+@transaction.atomic
+def refund_reverse(
+    *, refund: Document, by, date: datetime.date | None = None, key: str = ""
+) -> Document:
+    """Reverse a released refund (Poster): the exact reverse of its entry, the credit it
+    paid back is open again, and a store-credit deposit it created is withdrawn — refused
+    if that deposit was already used."""
+    require(by, Action.RELEASE_REFUND)
+    return run_once(
+        key=key, scope="refund_reverse", by=by, work=lambda: _refund_reverse(refund, by, date)
+    )
+
+
+def _refund_reverse(refund, by, date) -> Document:
+    refund, credit = _lock_refund(refund)
+    deposits = _lock_deposits(
+        Deposit.objects.filter(source_refund=refund).values_list("pk", flat=True)
+    )
+    enforce(by, Act.REVERSE_REFUND, refund)
+    date = date or timezone.localdate()
+    if date < refund.date:
+        raise ValidationError({"date": "The reversal can't be dated before the refund."})
+    ensure_period_open(date)
+    for application in Application.objects.filter(
+        invoice=refund, origin=ApplicationOrigin.REFUND, removed_at__isnull=True
+    ):
+        _credit_unapply(application, by, date, system=True)
+    refund.refresh_from_db()
+    reversal = journal_entry_reverse(
+        entry=refund.posting_entry, date=date, by=by, memo=f"Reversal of refund {refund.number}"
+    )
+    for deposit in deposits.values():
+        deposit.status = DocumentStatus.VOID
+        deposit.remaining = ZERO
+        deposit.save(update_fields=["status", "remaining"])
+    refund.status = DocumentStatus.VOID
+    refund.voided_by = by
+    refund.voided_at = timezone.now()
+    refund.void_date = date
+    refund.void_entry = reversal
+    refund.balance_due = ZERO
+    refund.updated_by = by
+    refund.save()
+    audit_log(
+        by=by,
+        action="refund reversed",
+        target=refund,
+        target_ref=refund.number,
+        amount=refund.amount,
+        credit=credit.number if credit else "",
+        journal_entry=reversal.pk,
+    )
+    return refund
+
+
 # --- customer deposits ------------------------------------------------------------------------
 
 
-def _accounts(*codes: str) -> dict[str, Account]:
-    return {a.code: a for a in Account.objects.filter(code__in=codes)}
+def _accounts(*roles: str) -> dict[str, Account]:
+    """{role: account} of system roles (ledger.models.SystemRole)."""
+    return system_accounts(*roles)
 
 
 @transaction.atomic
@@ -1072,13 +1388,20 @@ def deposit_record(
 ) -> Deposit:
     """Record a Customer Deposit (a draft until a Poster posts it)."""
     require(by, Action.EDIT_DRAFTS)
-    if key:
-        existing = Deposit.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return existing
+    amount = clean_amount(amount)
+    check_business_date(date, what="The deposit date")
+    return run_once(
+        key=key,
+        scope="deposit_record",
+        by=by,
+        work=lambda: _deposit_record(customer, date, method, amount, by, reference, memo),
+    )
+
+
+def _deposit_record(customer, date, method, amount, by, reference, memo) -> Deposit:
     if method not in dict(PaymentMethod.for_payments()):
         raise ValidationError({"method": "Choose how the deposit was paid."})
-    if amount <= 0:
+    if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
     deposit = Deposit.objects.create(
         number=_next_number(DocumentKind.DEPOSIT),
@@ -1088,7 +1411,6 @@ def deposit_record(
         reference=reference,
         amount=amount,
         memo=memo,
-        idempotency_key=key or None,
         created_by=by,
     )
     audit_log(
@@ -1098,20 +1420,21 @@ def deposit_record(
 
 
 def _lock_deposit(deposit: Deposit) -> Deposit:
-    return Deposit.objects.select_for_update().get(pk=deposit.pk)
+    return _lock_deposits([deposit.pk])[deposit.pk]
 
 
 def deposit_posting_legs(deposit: Deposit) -> list[Leg]:
-    accounts = _accounts(PaymentMethod.cash_account_code(deposit.method), Account.DEPOSITS)
+    cash_role = PaymentMethod.cash_account_role(deposit.method)
+    accounts = _accounts(cash_role, SystemRole.DEPOSITS)
     memo = f"Customer Deposit {deposit.number}"
     return [
         Leg(
-            account=accounts[PaymentMethod.cash_account_code(deposit.method)],
+            account=accounts[cash_role],
             debit=deposit.amount,
             memo=memo,
         ),
         Leg(
-            account=accounts[Account.DEPOSITS],
+            account=accounts[SystemRole.DEPOSITS],
             credit=deposit.amount,
             customer_id=deposit.customer_id,
             memo=memo,
@@ -1120,14 +1443,15 @@ def deposit_posting_legs(deposit: Deposit) -> list[Leg]:
 
 
 @transaction.atomic
-def deposit_post(*, deposit: Deposit, by) -> Deposit:
+def deposit_post(*, deposit: Deposit, by, key: str = "") -> Deposit:
     """Post a deposit: Dr Bank or Credit Card Clearing, Cr Customer Deposits."""
     require(by, Action.POST)
+    return run_once(key=key, scope="deposit_post", by=by, work=lambda: _deposit_post(deposit, by))
+
+
+def _deposit_post(deposit, by) -> Deposit:
     deposit = _lock_deposit(deposit)
-    if deposit.status != DocumentStatus.DRAFT:
-        raise InvoicingError(
-            f"{deposit.number} is already {deposit.get_status_display().lower()}.", code="not_draft"
-        )
+    enforce(by, Act.POST, deposit)
     entry = journal_entry_post(
         date=deposit.date,
         memo=f"Customer Deposit {deposit.number} — {deposit.customer.name}",
@@ -1152,18 +1476,81 @@ def deposit_post(*, deposit: Deposit, by) -> Deposit:
     return deposit
 
 
+@transaction.atomic
+def deposit_cancel(*, deposit: Deposit, by, key: str = "") -> Deposit:
+    """Cancel a draft deposit; nothing reached the ledger, the number stays used."""
+    require(by, Action.EDIT_DRAFTS)
+    return run_once(
+        key=key, scope="deposit_cancel", by=by, work=lambda: _deposit_cancel(deposit, by)
+    )
+
+
+def _deposit_cancel(deposit, by) -> Deposit:
+    deposit = _lock_deposit(deposit)
+    enforce(by, Act.CANCEL, deposit)
+    deposit.status = DocumentStatus.VOID
+    deposit.voided_by = by
+    deposit.voided_at = timezone.now()
+    deposit.save(update_fields=["status", "voided_by", "voided_at"])
+    audit_log(
+        by=by,
+        action="deposit draft cancelled",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=deposit.amount,
+    )
+    return deposit
+
+
+@transaction.atomic
+def deposit_void(
+    *, deposit: Deposit, by, date: datetime.date | None = None, key: str = ""
+) -> Deposit:
+    """Void a posted deposit nothing has used: the exact reverse of its entry."""
+    require(by, Action.VOID)
+    return run_once(
+        key=key, scope="deposit_void", by=by, work=lambda: _deposit_void(deposit, by, date)
+    )
+
+
+def _deposit_void(deposit, by, date) -> Deposit:
+    deposit = _lock_deposit(deposit)
+    enforce(by, Act.VOID, deposit)
+    date = date or timezone.localdate()
+    if date < deposit.date:
+        raise ValidationError({"date": "The void date can't be before the deposit's date."})
+    reversal = journal_entry_reverse(
+        entry=deposit.posting_entry, date=date, by=by, memo=f"Void of deposit {deposit.number}"
+    )
+    deposit.status = DocumentStatus.VOID
+    deposit.remaining = ZERO
+    deposit.void_entry = reversal
+    deposit.voided_by = by
+    deposit.voided_at = timezone.now()
+    deposit.save(update_fields=["status", "remaining", "void_entry", "voided_by", "voided_at"])
+    audit_log(
+        by=by,
+        action="deposit voided",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=deposit.amount,
+        journal_entry=reversal.pk,
+    )
+    return deposit
+
+
 def _deposit_transfer_legs(deposit: Deposit, amount: Decimal, memo: str) -> list[Leg]:
     """Dr Customer Deposits, Cr A/R: the deposit pays part of an invoice."""
-    accounts = _accounts(Account.DEPOSITS, Account.RECEIVABLE)
+    accounts = _accounts(SystemRole.DEPOSITS, SystemRole.RECEIVABLE)
     return [
         Leg(
-            account=accounts[Account.DEPOSITS],
+            account=accounts[SystemRole.DEPOSITS],
             debit=amount,
             customer_id=deposit.customer_id,
             memo=memo,
         ),
         Leg(
-            account=accounts[Account.RECEIVABLE],
+            account=accounts[SystemRole.RECEIVABLE],
             credit=amount,
             customer_id=deposit.customer_id,
             memo=memo,
@@ -1173,32 +1560,53 @@ def _deposit_transfer_legs(deposit: Deposit, amount: Decimal, memo: str) -> list
 
 @transaction.atomic
 def deposit_apply(
-    *, deposit: Deposit, invoice: Document, amount: Decimal, by, date: datetime.date | None = None
+    *,
+    deposit: Deposit,
+    invoice: Document,
+    amount: Decimal,
+    by,
+    date: datetime.date | None = None,
+    key: str = "",
 ) -> DepositApplication:
     """Apply Deposit: the deposit appears as a payment on the invoice; the entry
     Dr Customer Deposits, Cr A/R is written at once."""
     require(by, Action.APPLY_CREDIT)
+    amount = clean_amount(amount)
+    check_business_date(date, what="The application date")
+    return run_once(
+        key=key,
+        scope="deposit_apply",
+        by=by,
+        work=lambda: _deposit_apply(deposit, invoice, amount, by, date),
+    )
+
+
+def _deposit_apply(deposit, invoice, amount, by, date) -> DepositApplication:
     date = date or timezone.localdate()
-    invoice = _lock(invoice)  # documents before deposits: one fixed order
+    invoice = _lock_in_order([invoice.pk])[invoice.pk]  # documents before deposits
     deposit = _lock_deposit(deposit)
+    enforce(by, Act.APPLY_DEPOSIT, invoice)
     errors = {}
-    if not deposit.is_posted:
-        errors["deposit"] = [f"{deposit.number} isn't posted yet; a Poster posts it first."]
-    elif deposit.customer_id != invoice.customer_id:
+    if deposit.customer_id != invoice.customer_id:
         errors["deposit"] = [f"{deposit.number} belongs to another customer."]
-    if not invoice.is_posted or invoice.balance_due <= 0:
-        errors["__all__"] = [f"{invoice.number} has no open balance to pay."]
-    if amount is None or amount <= 0:
-        errors["amount"] = ["Enter an amount above zero."]
-    elif not errors:
-        if amount > deposit.usable:
+    else:
+        decision = decide(by, Act.APPLY_DEPOSIT, deposit)
+        if not decision:
+            errors["deposit"] = [decision.reason]
+    if not errors:
+        errors = allocator.check(
+            allocations=[Allocation(document=invoice, amount=amount)],
+            available=allocator.usable(deposit),
+            source_label=deposit.number,
+            customer_id=deposit.customer_id,
+            targets_are_invoices=True,
+        )
+        errors = {("amount" if k.startswith("amount_") else k): v for k, v in errors.items()}
+        if "__all__" in errors:
             errors["amount"] = [
                 f"More than what is left on {deposit.number} ({deposit.usable:,.2f})."
             ]
-        elif amount > invoice.balance_due:
-            errors["amount"] = [
-                f"More than {invoice.number}'s Balance Due ({invoice.balance_due:,.2f})."
-            ]
+            del errors["__all__"]
     if not errors and date < max(deposit.date, invoice.date):
         errors["date"] = ["The date can't be before the deposit's or the invoice's date."]
     if errors:
@@ -1233,17 +1641,29 @@ def deposit_apply(
 
 @transaction.atomic
 def deposit_unapply(
-    *, application: DepositApplication, by, date: datetime.date | None = None
+    *, application: DepositApplication, by, date: datetime.date | None = None, key: str = ""
 ) -> DepositApplication:
     """Remove a deposit application: the reversing entry, both amounts restored."""
     require(by, Action.APPLY_CREDIT)
+    return run_once(
+        key=key,
+        scope="deposit_unapply",
+        by=by,
+        work=lambda: _deposit_unapply(application, by, date),
+    )
+
+
+def _deposit_unapply(application, by, date, *, system: bool = False) -> DepositApplication:
     date = date or timezone.localdate()
-    invoice = _lock(application.invoice)
+    invoice = _lock_in_order([application.invoice_id])[application.invoice_id]
     deposit = _lock_deposit(application.deposit)
     application = DepositApplication.objects.select_for_update().get(pk=application.pk)
-    if not application.is_active:
+    if not system:
+        enforce(by, Act.UNAPPLY, application)
+    ensure_period_open(date)
+    if date < application.date:
         raise InvoicingError(
-            "That deposit application was already removed.", code="already_removed"
+            "The removal can't be dated before the application.", code="before_application"
         )
     reversal = journal_entry_reverse(
         entry=application.entry,
@@ -1284,21 +1704,29 @@ def deposit_refund_prepare(
 ) -> DepositRefund:
     """Refund This Deposit: a pending refund holding that much of the deposit."""
     require(by, Action.EDIT_DRAFTS)
-    if key:
-        existing = DepositRefund.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return existing
+    amount = clean_amount(amount)
+    check_business_date(date, what="The refund date")
+    return run_once(
+        key=key,
+        scope="deposit_refund_prepare",
+        by=by,
+        work=lambda: _deposit_refund_prepare(deposit, amount, method, date, by, reference, memo),
+    )
+
+
+def _deposit_refund_prepare(deposit, amount, method, date, by, reference, memo) -> DepositRefund:
     deposit = _lock_deposit(deposit)
+    enforce(by, Act.REFUND, deposit)
     if method not in dict(refund_methods()):
         raise ValidationError({"method": "Choose a Refund Method."})
-    if not deposit.is_posted:
-        raise InvoicingError(f"{deposit.number} isn't posted yet.", code="not_posted")
     if amount is None or amount <= 0:
         raise ValidationError({"amount": "Enter an amount above zero."})
     if amount > deposit.usable:
         raise ValidationError(
             {"amount": f"That's more than the {deposit.usable:,.2f} left on {deposit.number}."}
         )
+    if date < deposit.date:
+        raise ValidationError({"date": f"The refund can't be dated before {deposit.number}."})
     deposit.reserved += amount
     deposit.save(update_fields=["reserved"])
     refund = DepositRefund.objects.create(
@@ -1308,7 +1736,6 @@ def deposit_refund_prepare(
         reference=reference,
         memo=memo,
         date=date,
-        idempotency_key=key or None,
         created_by=by,
     )
     audit_log(
@@ -1321,38 +1748,47 @@ def deposit_refund_prepare(
     return refund
 
 
+def _lock_deposit_refund(refund: DepositRefund) -> tuple[DepositRefund, Deposit]:
+    deposit_id = DepositRefund.objects.filter(pk=refund.pk).values_list("deposit_id", flat=True)
+    deposit = _lock_deposits(deposit_id)
+    refund = DepositRefund.objects.select_for_update().select_related("deposit").get(pk=refund.pk)
+    return refund, deposit[refund.deposit_id]
+
+
 @transaction.atomic
 def deposit_refund_release(
-    *, refund: DepositRefund, by, date: datetime.date | None = None
+    *, refund: DepositRefund, by, date: datetime.date | None = None, key: str = ""
 ) -> DepositRefund:
     """Release a deposit refund: Dr Customer Deposits, Cr Bank or Credit Card Clearing."""
     require(by, Action.RELEASE_REFUND)
-    deposit = _lock_deposit(refund.deposit)
-    refund = DepositRefund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != DocumentStatus.DRAFT:
-        raise InvoicingError(
-            f"That refund is already {refund.status_label.lower()}.", code="not_pending"
-        )
-    if settings.REFUND_FOUR_EYES and refund.created_by_id == by.pk:
-        raise InvoicingError(
-            "You prepared this refund; another Poster must release it (four eyes).",
-            code="four_eyes",
-        )
+    return run_once(
+        key=key,
+        scope="deposit_refund_release",
+        by=by,
+        work=lambda: _deposit_refund_release(refund, by, date),
+    )
+
+
+def _deposit_refund_release(refund, by, date) -> DepositRefund:
+    refund, deposit = _lock_deposit_refund(refund)
+    enforce(by, Act.RELEASE, refund)
     date = date or timezone.localdate()
-    cash_code = PaymentMethod.cash_account_code(refund.method)
-    accounts = _accounts(cash_code, Account.DEPOSITS)
+    if date < deposit.date:
+        raise ValidationError({"date": f"The refund can't be dated before {deposit.number}."})
+    cash_role = PaymentMethod.cash_account_role(refund.method)
+    accounts = _accounts(cash_role, SystemRole.DEPOSITS)
     memo = f"Refund of deposit {deposit.number}"
     refund.entry = journal_entry_post(
         date=date,
         memo=f"{memo} — {deposit.customer.name}",
         legs=[
             Leg(
-                account=accounts[Account.DEPOSITS],
+                account=accounts[SystemRole.DEPOSITS],
                 debit=refund.amount,
                 customer_id=deposit.customer_id,
                 memo=memo,
             ),
-            Leg(account=accounts[cash_code], credit=refund.amount, memo=memo),
+            Leg(account=accounts[cash_role], credit=refund.amount, memo=memo),
         ],
         by=by,
         source=deposit,
@@ -1377,14 +1813,23 @@ def deposit_refund_release(
 
 
 @transaction.atomic
-def deposit_refund_cancel(*, refund: DepositRefund, by) -> DepositRefund:
-    require(by, Action.RELEASE_REFUND)
-    deposit = _lock_deposit(refund.deposit)
-    refund = DepositRefund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != DocumentStatus.DRAFT:
-        raise InvoicingError("Only a pending refund can be cancelled.", code="not_pending")
+def deposit_refund_cancel(*, refund: DepositRefund, by, key: str = "") -> DepositRefund:
+    """Cancel a pending deposit refund (its preparer or a Poster); the deposit is free again."""
+    return run_once(
+        key=key,
+        scope="deposit_refund_cancel",
+        by=by,
+        work=lambda: _deposit_refund_cancel(refund, by),
+    )
+
+
+def _deposit_refund_cancel(refund, by) -> DepositRefund:
+    refund, deposit = _lock_deposit_refund(refund)
+    enforce(by, Act.CANCEL_REFUND, refund)
     refund.status = DocumentStatus.VOID
-    refund.save(update_fields=["status"])
+    refund.cancelled_by = by
+    refund.cancelled_at = timezone.now()
+    refund.save(update_fields=["status", "cancelled_by", "cancelled_at"])
     deposit.reserved -= refund.amount
     deposit.save(update_fields=["reserved"])
     audit_log(
@@ -1393,6 +1838,48 @@ def deposit_refund_cancel(*, refund: DepositRefund, by) -> DepositRefund:
         target=deposit,
         target_ref=deposit.number,
         amount=refund.amount,
+    )
+    return refund
+
+
+@transaction.atomic
+def deposit_refund_reverse(
+    *, refund: DepositRefund, by, date: datetime.date | None = None, key: str = ""
+) -> DepositRefund:
+    """Reverse a released deposit refund (Poster): the exact reverse of its entry; the
+    deposit holds the amount again."""
+    require(by, Action.RELEASE_REFUND)
+    return run_once(
+        key=key,
+        scope="deposit_refund_reverse",
+        by=by,
+        work=lambda: _deposit_refund_reverse(refund, by, date),
+    )
+
+
+def _deposit_refund_reverse(refund, by, date) -> DepositRefund:
+    refund, deposit = _lock_deposit_refund(refund)
+    enforce(by, Act.REVERSE_REFUND, refund)
+    date = date or timezone.localdate()
+    if date < refund.date:
+        raise ValidationError({"date": "The reversal can't be dated before the refund."})
+    reversal = journal_entry_reverse(
+        entry=refund.entry, date=date, by=by, memo=f"Reversal of refund of {deposit.number}"
+    )
+    refund.status = DocumentStatus.VOID
+    refund.reversal_entry = reversal
+    refund.reversed_by = by
+    refund.reversed_at = timezone.now()
+    refund.save(update_fields=["status", "reversal_entry", "reversed_by", "reversed_at"])
+    deposit.remaining += refund.amount
+    deposit.save(update_fields=["remaining"])
+    audit_log(
+        by=by,
+        action="deposit refund reversed",
+        target=deposit,
+        target_ref=deposit.number,
+        amount=refund.amount,
+        journal_entry=reversal.pk,
     )
     return refund
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/payment-or-refund/", views.payment_or_refund_view, name="payment_or_refund"),
     path("<int:pk>/release/", views.refund_release_view, name="release"),
     path("<int:pk>/cancel-refund/", views.refund_cancel_view, name="cancel_refund"),
+    path("<int:pk>/reverse-refund/", views.refund_reverse_view, name="reverse_refund"),
     path("<int:pk>/apply-deposit/", views.apply_deposit_view, name="apply_deposit"),
     path(
         "<int:pk>/deposit-applications/<int:application_pk>/remove/",
@@ -40,9 +41,12 @@ deposit_urlpatterns = (
         path("new/", views.deposit_create_view, name="create"),
         path("<int:pk>/", views.deposit_detail_view, name="detail"),
         path("<int:pk>/post/", views.deposit_post_view, name="post"),
+        path("<int:pk>/cancel/", views.deposit_cancel_view, name="cancel"),
+        path("<int:pk>/void/", views.deposit_void_view, name="void"),
         path("<int:pk>/refund/", views.deposit_refund_view, name="refund"),
         path("refunds/<int:pk>/release/", views.deposit_refund_release_view, name="refund_release"),
         path("refunds/<int:pk>/cancel/", views.deposit_refund_cancel_view, name="refund_cancel"),
+        path("refunds/<int:pk>/reverse/", views.deposit_refund_reverse_view, name="refund_reverse"),
     ],
     "deposits",
 )

@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 
 from config.listing import FilteredTableView
 from config.roles import Action, require, user_may
+from config.versioning import StaleVersion
 from customers.models import Customer
-from invoicing import selectors, services
+from invoicing import allocator, selectors, services
 from invoicing.filters import DepositFilter, DocumentFilter, PaymentFilter
 from invoicing.forms import (
     LINE_FIELDS,
@@ -35,8 +36,10 @@ from invoicing.forms import (
     RefundForm,
 )
 from invoicing.models import Application, Deposit, DepositRefund, Document, DocumentKind
+from invoicing.policies import Act, actions_for, decide
 from invoicing.pricing import LineAmounts, document_totals, line_amounts
 from invoicing.tables import DepositTable, DocumentTable, PaymentTable
+from ledger.idempotency import first_result, was_used
 from ledger.selectors import entries_for_source
 
 MAX_LINES = 200
@@ -74,18 +77,28 @@ class DocumentListView(FilteredTableView):
 
 def document_detail_view(request, pk):
     document = _get_document(pk)
+    applications = list(selectors.applications_for(document))
+    for app in applications:
+        app.may_unapply = decide(request.user, Act.UNAPPLY, app).allowed
+    deposit_applications = list(selectors.deposit_applications_for_invoice(document))
+    for app in deposit_applications:
+        app.may_unapply = decide(request.user, Act.UNAPPLY, app).allowed
+    money_links = list(selectors.money_documents_for(document))
+    for link in money_links:
+        link.acts = actions_for(request.user, link)
     return TemplateResponse(
         request,
         "invoicing/document_detail.html",
         {
             "document": document,
+            "acts": actions_for(request.user, document),
             "lines": selectors.document_lines(document),
             "entries": entries_for_source(document),
             "nav_section": "payments" if document.is_money else "invoicing",
             "credit_memos": selectors.credit_memos_of(document),
-            "applications": selectors.applications_for(document),
-            "money_links": selectors.money_documents_for(document),
-            "deposit_applications": selectors.deposit_applications_for_invoice(document),
+            "applications": applications,
+            "money_links": money_links,
+            "deposit_applications": deposit_applications,
             "has_deposits": selectors.deposits_with_remainder(document.customer).exists(),
         },
     )
@@ -165,7 +178,7 @@ def _preview_totals(formset):
 def _editor(request, *, kind, document=None, customer=None):
     require(request.user, Action.EDIT_DRAFTS)
     template = "invoicing/document_form.html"
-    errors = []
+    errors, stale = [], False
     if request.method == "POST":
         action = request.POST.get("action", "save")
         header = DocumentForm(request.POST, kind=kind)
@@ -214,6 +227,7 @@ def _editor(request, *, kind, document=None, customer=None):
                         note=data.get("note", ""),
                         lines=formset.line_inputs(),
                         by=request.user,
+                        key=request.POST.get("key", ""),
                     )
                     messages.success(
                         request, f"{document.title} {document.number} saved as a draft."
@@ -229,16 +243,29 @@ def _editor(request, *, kind, document=None, customer=None):
                         note=data.get("note"),
                         lines=formset.line_inputs(),
                         by=request.user,
+                        expected_version=data.get("version"),
                     )
                     messages.success(request, f"{document.title} {document.number} saved.")
                 return redirect(document)
             except ValidationError as exc:
                 errors = exc.messages
+                stale = isinstance(exc, StaleVersion)
         totals, per_row = _preview_totals(formset)
         response = _render_editor(
-            request, template, header, formset, totals, per_row, kind, document, errors=errors
+            request,
+            template,
+            header,
+            formset,
+            totals,
+            per_row,
+            kind,
+            document,
+            errors=errors,
+            stale=stale,
         )
-        response.status_code = 400  # a save that didn't save: errors are shown beside the fields
+        # A save that didn't save: errors are shown beside the fields, the input kept; 409
+        # when someone else saved the draft since this page loaded.
+        response.status_code = 409 if stale else 400
         return response
 
     if document is not None:
@@ -251,6 +278,7 @@ def _editor(request, *, kind, document=None, customer=None):
                 "description": document.description,
                 "reason": document.reason,
                 "note": document.note,
+                "version": document.version,
             },
         )
         rows = _rows_from_document(document)
@@ -271,7 +299,17 @@ def _formset_data(rows: list[dict]) -> dict:
 
 
 def _render_editor(
-    request, template, header, formset, totals, per_row, kind, document, errors=(), oob=False
+    request,
+    template,
+    header,
+    formset,
+    totals,
+    per_row,
+    kind,
+    document,
+    errors=(),
+    oob=False,
+    stale=False,
 ):
     credit_sources = None
     if kind == DocumentKind.CREDIT_MEMO and document is None:
@@ -292,6 +330,7 @@ def _render_editor(
             "errors": errors,
             "oob": oob,
             "credit_sources": credit_sources,
+            "stale": stale,
         },
     )
 
@@ -313,9 +352,9 @@ def credit_memo_create_view(request):
 
 def document_edit_view(request, pk):
     document = _get_document(pk)
-    if not document.is_draft:
-        messages.error(request, services.locked_message(document))
-        return redirect(document)
+    refused = _refused(request, Act.EDIT, document)
+    if refused is not None:
+        return refused
     if document.kind == DocumentKind.CREDIT_MEMO and document.source_invoice_id:
         return _credit_from_invoice(request, invoice=document.source_invoice, memo=document)
     return _editor(request, kind=document.kind, document=document)
@@ -324,9 +363,9 @@ def document_edit_view(request, pk):
 def credit_memo_from_invoice_view(request, pk):
     """Spectra's "Create Credit Memo" on an invoice (Method 1)."""
     invoice = _get_document(pk)
-    if invoice.kind != DocumentKind.INVOICE or invoice.is_credit or invoice.status == "void":
-        messages.error(request, "Credit memos are made from invoices that aren't void.")
-        return redirect(invoice)
+    refused = _refused(request, Act.CREDIT_MEMO, invoice)
+    if refused is not None:
+        return refused
     return _credit_from_invoice(request, invoice=invoice, memo=None)
 
 
@@ -340,6 +379,7 @@ def _credit_from_invoice(request, *, invoice, memo):
             "reason": memo.reason,
             "description": memo.description,
             "note": memo.note,
+            "version": memo.version,
         }
     form = CreditFromInvoiceForm(
         request.POST or None,
@@ -347,6 +387,7 @@ def _credit_from_invoice(request, *, invoice, memo):
         current=selectors.credit_memo_quantities(memo) if memo else None,
         initial=initial,
     )
+    stale = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         fields = {
@@ -359,19 +400,30 @@ def _credit_from_invoice(request, *, invoice, memo):
         }
         try:
             if memo is None:
-                memo = services.credit_memo_create_from_invoice(invoice=invoice, **fields)
+                memo = services.credit_memo_create_from_invoice(
+                    invoice=invoice, key=request.POST.get("key", ""), **fields
+                )
                 messages.success(request, f"Credit Memo {memo.number} saved as a draft.")
             else:
-                memo = services.credit_memo_update_from_invoice(memo=memo, **fields)
+                memo = services.credit_memo_update_from_invoice(
+                    memo=memo, expected_version=data.get("version"), **fields
+                )
                 messages.success(request, f"Credit Memo {memo.number} saved.")
             return redirect(memo)
         except ValidationError as exc:
             _add_service_errors(form, exc)
+            stale = isinstance(exc, StaleVersion)
     return TemplateResponse(
         request,
         "invoicing/credit_from_invoice.html",
-        {"form": form, "invoice": invoice, "memo": memo, "rows": form.line_rows()},
-        status=400 if request.method == "POST" else 200,
+        {
+            "form": form,
+            "invoice": invoice,
+            "memo": memo,
+            "rows": form.line_rows(),
+            "stale": stale,
+        },
+        status=(409 if stale else 400) if request.method == "POST" else 200,
     )
 
 
@@ -387,32 +439,38 @@ def _add_service_errors(form, exc: ValidationError) -> None:
 
 
 def document_post_view(request, pk):
-    require(request.user, Action.POST)
     document = _get_document(pk)
+    refused = _refused(request, Act.POST, document)
     if request.method == "POST":
         try:
-            services.document_post(document=document, by=request.user)
+            posted = services.document_post(
+                document=document, by=request.user, key=request.POST.get("key", "")
+            )
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
             return redirect(document)
-        messages.success(request, f"{document.title} {document.number} posted.")
-        return redirect(document)
-    legs = services.posting_legs(document) if document.is_draft else []
+        messages.success(request, f"{posted.title} {posted.number} posted.")
+        for note in getattr(posted, "post_notes", []):
+            messages.warning(request, note)
+        return redirect(posted)
+    if refused is not None:
+        return refused
     return TemplateResponse(
         request,
         "invoicing/document_post.html",
         {
             "document": document,
-            "legs": legs,
+            "legs": services.posting_legs(document),
             "customer_ids": {document.customer_id: document.customer},
         },
     )
 
 
 def document_void_view(request, pk):
-    require(request.user, Action.VOID)
     document = _get_document(pk)
+    _refused_kind(request, Act.VOID, document)
+    undo = services.void_undo_list(document)
     error = None
     void_date = timezone.localdate()
     if request.method == "POST":
@@ -422,26 +480,41 @@ def document_void_view(request, pk):
             error = "Enter a valid date."
         if error is None:
             try:
-                services.document_void(document=document, by=request.user, date=void_date)
+                services.document_void(
+                    document=document,
+                    by=request.user,
+                    date=void_date,
+                    unapply_all=request.POST.get("unapply_all") == "1",
+                    key=request.POST.get("key", ""),
+                )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
                 messages.success(request, f"{document.title} {document.number} voided.")
                 return redirect(document)
+    decision = decide(request.user, Act.VOID, document)
     return TemplateResponse(
         request,
         "invoicing/document_void.html",
-        {"document": document, "error": error, "void_date": void_date},
+        {
+            "document": document,
+            "error": error,
+            "void_date": void_date,
+            "undo": undo,
+            "blocked": "" if decision.allowed or undo else decision.reason,
+        },
         status=400 if error else 200,
     )
 
 
 @require_POST
 def document_cancel_view(request, pk):
-    document = get_object_or_404(Document, pk=pk)
+    document = _get_document(pk)
     return _act(
         request,
-        lambda: services.document_cancel_draft(document=document, by=request.user),
+        lambda: services.document_cancel_draft(
+            document=document, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Draft {document.number} cancelled.",
         document,
     )
@@ -456,30 +529,23 @@ def apply_view(request, pk):
     htmx: typing re-renders the summary (with each row's new balance and error as
     out-of-band swaps); "Apply oldest first" and "Clear" re-render the rows.
     """
-    require(request.user, Action.APPLY_CREDIT)
     source = _get_document(pk)
-    if request.method == "POST" and selectors.application_batch_done(request.POST.get("key", "")):
-        # A double click or a re-sent form: it was applied once already.
-        messages.info(
-            request, "That Apply Credit form was already applied; nothing more was applied."
-        )
-        return redirect(source)
-    if not source.is_posted or source.balance_due == 0:
-        messages.error(request, f"{source.number} has nothing open to apply.")
-        return redirect(source)
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action", "") if data is not None else ""
+    if action == "apply" and was_used(data.get("key", "")):
+        # A double click or a re-sent form: answer with what the first one did.
+        first = first_result(data["key"], scope="credit_apply", by=request.user)
+        applied = Application.objects.filter(batch_id=first.batch_id) if first else []
+        return _applied_message(request, source, list(applied))
+    refused = _refused(request, Act.APPLY, source)
+    if refused is not None:
+        return refused
     if source.balance_due < 0:
         counterparts = list(selectors.open_invoices(source.customer))
     else:
         counterparts = list(selectors.open_credits(source.customer))
-    template = "invoicing/apply.html"
-    data = request.POST.copy() if request.method == "POST" else None
-    action = data.get("action", "") if data is not None else ""
-    if action in ("fill", "clear") and data is not None:
-        amounts = services.allocate_oldest_first(
-            source.balance_due, [d.balance_due for d in counterparts]
-        )
-        for doc, amount in zip(counterparts, amounts, strict=True):
-            data[f"amount_{doc.pk}"] = f"{amount:.2f}" if action == "fill" and amount else ""
+    if action in ("fill", "clear"):
+        _fill_or_clear(data, action, allocator.usable(source), counterparts)
     form = ApplyForm(
         data,
         source=source,
@@ -499,34 +565,21 @@ def apply_view(request, pk):
         if fragment is not None:
             return fragment
         if action == "apply" and not form.errors:
-            allocations = form.allocations()
-            try:
-                applied = services.credit_apply(
-                    source=source,
-                    allocations=allocations,
-                    date=form.cleaned_data["date"],
-                    key=form.cleaned_data["key"],
-                    by=request.user,
-                )
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            else:
-                total = sum((a.amount for a in applied), Decimal(0))
-                messages.success(
-                    request,
-                    f"Applied {total:,.2f} of {source.number} to "
-                    f"{len(applied)} {'document' if len(applied) == 1 else 'documents'}.",
-                )
-                return redirect(source)
+            response = _apply_submit(request, source, form)
+            if response is not None:
+                return response
     status = 400 if data is not None and action == "apply" else 200
-    return TemplateResponse(request, template, context, status=status)
+    return TemplateResponse(request, "invoicing/apply.html", context, status=status)
 
 
 def _fill_or_clear(data, action: str, available, counterparts) -> None:
-    """ "Apply oldest first" fills the amounts from what is available; "Clear" empties them."""
-    amounts = services.allocate_oldest_first(available, [d.usable for d in counterparts])
-    for doc, amount in zip(counterparts, amounts, strict=True):
-        data[f"amount_{doc.pk}"] = f"{amount:.2f}" if action == "fill" and amount else ""
+    """ "Apply oldest first" fills the amounts from what is available (what each row can
+    still use); "Clear" empties them."""
+    for allocation in allocator.fill_oldest_first(available or 0, counterparts):
+        amount = allocation.amount
+        data[f"amount_{allocation.document.pk}"] = (
+            f"{amount:.2f}" if action == "fill" and amount else ""
+        )
 
 
 def _allocation_fragment(request, action: str, context):
@@ -543,14 +596,18 @@ def _allocation_fragment(request, action: str, context):
 
 @require_POST
 def unapply_view(request, pk, application_pk):
-    require(request.user, Action.APPLY_CREDIT)
     document = _get_document(pk)
     application = get_object_or_404(
-        Application.objects.filter(Q(invoice=document) | Q(credit=document)), pk=application_pk
+        Application.objects.filter(Q(invoice=document) | Q(credit=document)).select_related(
+            "invoice", "credit"
+        ),
+        pk=application_pk,
     )
     return _act(
         request,
-        lambda: services.credit_unapply(application=application, by=request.user),
+        lambda: services.credit_unapply(
+            application=application, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Removed {application.amount:,.2f} of {application.credit.number} from {application.invoice.number}.",
         document,
     )
@@ -654,19 +711,22 @@ def payment_or_refund_view(request, pk):
     kind = (
         request.POST.get("type") or request.GET.get("type") or ("refund" if credit else "payment")
     )
+    if kind not in ("refund", "payment"):
+        raise Http404("Choose Payment or Refund.")
     initial = {"date": timezone.localdate(), "key": uuid.uuid4().hex}
     data = request.POST.copy() if request.method == "POST" else None
     action = data.get("action", "save") if data is not None else ""
+    resent = action == "save" and was_used(data.get("key", ""))
+    refused = None if resent else _refused(request, Act(kind), document)
+    if refused is not None:
+        return refused
     if kind == "refund":
-        if credit is None:
-            messages.error(request, f"{document.number} has no open credit to refund.")
-            return redirect(document)
         if action == "fill":  # the "<" button: the entire open credit
             data["amount"] = f"{open_credit:.2f}"
         form = RefundForm(
             data if action == "save" else None,
             open_credit=open_credit,
-            methods=services.refund_methods(store_credit=services.store_credit_available()),
+            methods=services.refund_methods(store_credit=True),
             initial={**initial, "method": "check", **(data.dict() if data is not None else {})},
         )
         if action == "save" and form.is_valid():
@@ -691,13 +751,6 @@ def payment_or_refund_view(request, pk):
                 )
                 return redirect(document)
     else:
-        if (
-            document.kind != DocumentKind.INVOICE
-            or document.status == "void"
-            or document.display_balance <= 0
-        ):
-            messages.error(request, f"{document.number} has no balance to pay.")
-            return redirect(document)
         form = PaymentForm(
             data if action == "save" else None,
             counterparts=[],
@@ -724,11 +777,13 @@ def payment_or_refund_view(request, pk):
 
 @require_POST
 def refund_release_view(request, pk):
-    require(request.user, Action.RELEASE_REFUND)
     refund = _get_document(pk)
+    _refused_kind(request, Act.RELEASE, refund)
     return _act(
         request,
-        lambda: services.refund_release(refund=refund, by=request.user),
+        lambda: services.refund_release(
+            refund=refund, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Refund {refund.number} of {refund.amount:,.2f} released.",
         refund,
     )
@@ -736,11 +791,13 @@ def refund_release_view(request, pk):
 
 @require_POST
 def refund_cancel_view(request, pk):
-    require(request.user, Action.RELEASE_REFUND)
     refund = _get_document(pk)
+    _refused_kind(request, Act.CANCEL_REFUND, refund)
     return _act(
         request,
-        lambda: services.refund_cancel(refund=refund, by=request.user),
+        lambda: services.refund_cancel(
+            refund=refund, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Refund {refund.number} cancelled; the credit is free again.",
         refund,
     )
@@ -804,15 +861,19 @@ def deposit_create_view(request):
 
 def deposit_detail_view(request, pk):
     deposit = _get_deposit(pk)
+    refunds = list(deposit.refunds.select_related("created_by", "released_by", "deposit"))
+    for refund in refunds:
+        refund.acts = actions_for(request.user, refund)
     return TemplateResponse(
         request,
         "invoicing/deposit_detail.html",
         {
             "deposit": deposit,
+            "acts": actions_for(request.user, deposit),
             "applications": deposit.applications.select_related(
                 "invoice", "created_by", "removed_by"
             ),
-            "refunds": deposit.refunds.select_related("created_by", "released_by"),
+            "refunds": refunds,
             "entries": entries_for_source(deposit),
             "legs": services.deposit_posting_legs(deposit) if deposit.status == "draft" else [],
         },
@@ -821,11 +882,12 @@ def deposit_detail_view(request, pk):
 
 @require_POST
 def deposit_post_view(request, pk):
-    require(request.user, Action.POST)
     deposit = _get_deposit(pk)
     return _act(
         request,
-        lambda: services.deposit_post(deposit=deposit, by=request.user),
+        lambda: services.deposit_post(
+            deposit=deposit, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Customer Deposit {deposit.number} posted.",
         deposit,
     )
@@ -833,11 +895,17 @@ def deposit_post_view(request, pk):
 
 def deposit_refund_view(request, pk):
     """Refund This Deposit."""
-    require(request.user, Action.EDIT_DRAFTS)
     deposit = _get_deposit(pk)
-    if deposit.usable <= 0:
-        messages.error(request, f"{deposit.number} has nothing left to refund.")
+    if _resent(request):
+        refund = first_result(request.POST["key"], scope="deposit_refund_prepare", by=request.user)
+        messages.success(
+            request,
+            f"Refund of {refund.amount:,.2f} from {deposit.number} is pending release by a Poster.",
+        )
         return redirect(deposit)
+    refused = _refused(request, Act.REFUND, deposit)
+    if refused is not None:
+        return refused
     data = request.POST.copy() if request.method == "POST" else None
     action = data.get("action", "save") if data is not None else ""
     if action == "fill":
@@ -876,11 +944,12 @@ def deposit_refund_view(request, pk):
 
 @require_POST
 def deposit_refund_release_view(request, pk):
-    require(request.user, Action.RELEASE_REFUND)
-    refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
+    refund = _get_deposit_refund(pk)
     return _act(
         request,
-        lambda: services.deposit_refund_release(refund=refund, by=request.user),
+        lambda: services.deposit_refund_release(
+            refund=refund, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Refund of {refund.amount:,.2f} from {refund.deposit.number} released.",
         refund.deposit,
     )
@@ -888,11 +957,12 @@ def deposit_refund_release_view(request, pk):
 
 @require_POST
 def deposit_refund_cancel_view(request, pk):
-    require(request.user, Action.RELEASE_REFUND)
-    refund = get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
+    refund = _get_deposit_refund(pk)
     return _act(
         request,
-        lambda: services.deposit_refund_cancel(refund=refund, by=request.user),
+        lambda: services.deposit_refund_cancel(
+            refund=refund, by=request.user, key=request.POST.get("key", "")
+        ),
         "Deposit refund cancelled.",
         refund.deposit,
     )
@@ -900,14 +970,21 @@ def deposit_refund_cancel_view(request, pk):
 
 def apply_deposit_view(request, pk):
     """Apply Deposit on an invoice (Spectra's ribbon button)."""
-    require(request.user, Action.APPLY_CREDIT)
     invoice = _get_document(pk)
-    deposits = selectors.deposits_with_remainder(invoice.customer)
-    if not invoice.is_posted or invoice.balance_due <= 0 or not deposits.exists():
-        messages.error(
+    if _resent(request):
+        # A re-sent form: answer with what the first one did; nothing more is done.
+        application = first_result(request.POST["key"], scope="deposit_apply", by=request.user)
+        messages.success(
             request,
-            f"{invoice.number} has no open balance or {invoice.customer.name} has no deposit left.",
+            f"Applied {application.amount:,.2f} of {application.deposit.number} to {invoice.number}.",
         )
+        return redirect(invoice)
+    refused = _refused(request, Act.APPLY_DEPOSIT, invoice)
+    if refused is not None:
+        return refused
+    deposits = selectors.deposits_with_remainder(invoice.customer)
+    if not deposits.exists():
+        messages.error(request, f"{invoice.customer.name} has no deposit left to apply.")
         return redirect(invoice)
     first = deposits.first()
     form = ApplyDepositForm(
@@ -917,6 +994,7 @@ def apply_deposit_view(request, pk):
             "deposit": first.pk,
             "amount": f"{min(first.usable, invoice.balance_due):.2f}",
             "date": timezone.localdate(),
+            "key": uuid.uuid4().hex,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -928,6 +1006,7 @@ def apply_deposit_view(request, pk):
                 amount=d["amount"],
                 date=d["date"],
                 by=request.user,
+                key=d["key"],
             )
         except ValidationError as exc:
             _add_service_errors(form, exc)
@@ -946,14 +1025,142 @@ def apply_deposit_view(request, pk):
 
 @require_POST
 def deposit_unapply_view(request, pk, application_pk):
-    require(request.user, Action.APPLY_CREDIT)
     invoice = _get_document(pk)
     application = get_object_or_404(
         invoice.deposit_applications.select_related("deposit"), pk=application_pk
     )
     return _act(
         request,
-        lambda: services.deposit_unapply(application=application, by=request.user),
+        lambda: services.deposit_unapply(
+            application=application, by=request.user, key=request.POST.get("key", "")
+        ),
         f"Removed {application.amount:,.2f} of {application.deposit.number} from {invoice.number}.",
         invoice,
     )
+
+
+def _refused(request, act, obj, target=None):
+    """The policy's answer for a page: None when `act` is allowed; a 404 when the act
+    doesn't exist for this kind of object; a 403 when the role lacks it; otherwise the
+    reason as a message and back to the object."""
+    decision = decide(request.user, act, obj)
+    if decision.allowed:
+        return None
+    if decision.not_applicable:
+        raise Http404(decision.reason)
+    if decision.forbidden:
+        raise PermissionDenied(decision.reason)
+    messages.error(request, decision.reason)
+    return redirect(target or obj)
+
+
+def _apply_submit(request, source, form):
+    """Call credit_apply with the form's rows; a redirect on success, None (errors on the
+    form) otherwise."""
+    try:
+        applied = services.credit_apply(
+            source=source,
+            allocations=form.allocations(),
+            date=form.cleaned_data["date"],
+            key=form.cleaned_data["key"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        _add_service_errors(form, exc)
+        return None
+    return _applied_message(request, source, applied)
+
+
+def _applied_message(request, source, applied):
+    total = sum((a.amount for a in applied), Decimal(0))
+    messages.success(
+        request,
+        f"Applied {total:,.2f} of {source.number} to "
+        f"{len(applied)} {'document' if len(applied) == 1 else 'documents'}.",
+    )
+    return redirect(source)
+
+
+def _refused_kind(request, act, obj) -> None:
+    """404 for an act that doesn't exist for this kind of object, 403 for a missing role;
+    state is left to the service, which answers with its message."""
+    decision = decide(request.user, act, obj)
+    if decision.not_applicable:
+        raise Http404(decision.reason)
+    if decision.forbidden:
+        raise PermissionDenied(decision.reason)
+
+
+def refund_reverse_view(request, pk):
+    """Reverse a released refund (Poster): a preview of the reversing entry, then POST."""
+    refund = _get_document(pk)
+    if request.method == "POST":
+        _refused_kind(request, Act.REVERSE_REFUND, refund)
+        return _act(
+            request,
+            lambda: services.refund_reverse(
+                refund=refund, by=request.user, key=request.POST.get("key", "")
+            ),
+            f"Refund {refund.number} reversed; its credit is open again.",
+            refund,
+        )
+    refused = _refused(request, Act.REVERSE_REFUND, refund)
+    if refused is not None:
+        return refused
+    return TemplateResponse(
+        request,
+        "invoicing/refund_reverse.html",
+        {
+            "document": refund,
+            "legs": services.refund_reversal_legs(refund),
+            "nav_section": "payments",
+        },
+    )
+
+
+@require_POST
+def deposit_cancel_view(request, pk):
+    deposit = _get_deposit(pk)
+    return _act(
+        request,
+        lambda: services.deposit_cancel(
+            deposit=deposit, by=request.user, key=request.POST.get("key", "")
+        ),
+        f"Draft deposit {deposit.number} cancelled.",
+        deposit,
+    )
+
+
+@require_POST
+def deposit_void_view(request, pk):
+    deposit = _get_deposit(pk)
+    return _act(
+        request,
+        lambda: services.deposit_void(
+            deposit=deposit, by=request.user, key=request.POST.get("key", "")
+        ),
+        f"Customer Deposit {deposit.number} voided.",
+        deposit,
+    )
+
+
+def _get_deposit_refund(pk) -> DepositRefund:
+    return get_object_or_404(DepositRefund.objects.select_related("deposit"), pk=pk)
+
+
+@require_POST
+def deposit_refund_reverse_view(request, pk):
+    refund = _get_deposit_refund(pk)
+    return _act(
+        request,
+        lambda: services.deposit_refund_reverse(
+            refund=refund, by=request.user, key=request.POST.get("key", "")
+        ),
+        f"Refund of {refund.amount:,.2f} from {refund.deposit.number} reversed.",
+        refund.deposit,
+    )
+
+
+def _resent(request) -> bool:
+    """A POST whose one-time key was already used: a double click or a re-sent form."""
+    return request.method == "POST" and was_used(request.POST.get("key", ""))

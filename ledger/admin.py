@@ -3,15 +3,27 @@
 from django.contrib import admin
 
 from ledger.models import Account, AuditEvent, JournalEntry, JournalLine, LedgerSettings
+from ledger.services import books_close
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "type", "normal_side", "is_active"]
-    list_filter = ["type", "is_active"]
+    list_display = ["code", "name", "type", "normal_side", "system_role", "is_active"]
+    list_filter = ["type", "is_active", "system_role"]
     search_fields = ["code", "name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        """Nobody gives, moves or removes a system role here (the chart's seed gives them;
+        the services find accounts by role). A system account keeps its type, side and
+        active flag too; its code and name may change, since nothing looks them up."""
+        readonly = ["system_role"]
+        if obj is not None and obj.system_role:
+            readonly += ["type", "normal_side", "is_active"]
+        return readonly
+
     def has_delete_permission(self, request, obj=None):
+        # No account is deleted (journal lines PROTECT them anyway), a system account least
+        # of all: posting would fail without it.
         return False
 
 
@@ -23,6 +35,11 @@ class LedgerSettingsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return not LedgerSettings.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        """Through the service: the row is locked and the move is audited (who, old, new)."""
+        saved = books_close(through=obj.books_closed_through, by=request.user)
+        obj.pk, obj.closed_at, obj.updated_at = saved.pk, saved.closed_at, saved.updated_at
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -13,3 +13,7 @@ class UnbalancedEntry(LedgerError):
 
 class PeriodClosed(LedgerError):
     pass
+
+
+class SystemAccountMissing(LedgerError):
+    """No account holds a system role the services post to (see ledger.models.SystemRole)."""

@@ -1,11 +1,12 @@
-"""Form fields for money and quantities: plain decimals only, clear messages."""
+"""Form fields for money, quantities and business dates: plain ASCII decimals only, dates
+in the allowed range, clear messages."""
 
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from ledger.money import parse_plain_decimal
+from ledger.money import NUMBER_MESSAGE, NotPlainNumber, parse_plain_decimal
 
 
 class PlainDecimalField(forms.DecimalField):
@@ -36,8 +37,12 @@ class PlainDecimalField(forms.DecimalField):
             return value
         try:
             return parse_plain_decimal(str(value))
-        except ValueError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        except NotPlainNumber as exc:
+            # Other scripts' digits ("٣", "１２") get their own message; the rest "invalid".
+            message = (
+                exc.message if exc.message != NUMBER_MESSAGE else self.error_messages["invalid"]
+            )
+            raise ValidationError(message, code="invalid") from None
 
 
 class MoneyField(PlainDecimalField):
@@ -48,3 +53,30 @@ class MoneyField(PlainDecimalField):
 class QuantityField(PlainDecimalField):
     def __init__(self, **kwargs):
         super().__init__(max_digits=12, decimal_places=4, **kwargs)
+
+
+class BusinessDateField(forms.DateField):
+    """A date a document, application, refund or void is dated with: after the books-closed
+    date and no later than today + the horizon (accounting.md "Business dates"). Out of
+    range gets a message next to the field, before any service runs."""
+
+    def __init__(self, *, what: str = "The date", **kwargs):
+        self.what = what
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        # strptime's %Y takes any script's digits ("٢٠٢٦"); dates are typed in 0-9 too.
+        if isinstance(value, str) and not value.isascii():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        from ledger.services import business_date_error
+
+        error = business_date_error(value, what=self.what)
+        if error is not None:
+            raise error

@@ -21,23 +21,49 @@ class NormalSide(models.TextChoices):
     CREDIT = "credit", "Credit"
 
 
+class SystemRole(models.TextChoices):
+    """What the services post to. They find each account by its role
+    (`ledger.selectors.system_account`), never by its code or name, which accountants may
+    change; a role, once given (by the chart's seed), can't be removed or moved."""
+
+    RECEIVABLE = "receivable", "Accounts Receivable (control)"
+    DEPOSITS = "deposits", "Customer Deposits"
+    SALES_TAX = "sales_tax", "Sales Tax Payable"
+    BANK = "bank", "Bank"
+    CARD_CLEARING = "card_clearing", "Credit Card Clearing"
+    SALES = "sales", "Sales"
+    SALES_RETURNS = "sales_returns", "Sales Returns and Allowances"
+    REWARDS = "rewards", "Customer Rewards and Promotions"
+    WRITE_OFFS = "write_offs", "Small Balance Write-offs"
+
+
 class Account(models.Model):
-    # Codes the services look accounts up by; accountants may add others in the admin.
-    BANK = "1000"
-    CARD_CLEARING = "1010"
-    RECEIVABLE = "1100"
-    DEPOSITS = "2100"
-    SALES_TAX = "2200"
-    SALES = "4000"
-    SALES_RETURNS = "4100"
-    REWARDS = "4200"
-    WRITE_OFFS = "6900"
+    # Aliases of SystemRole kept for callers written when accounts were found by code: they
+    # are roles now, for `ledger.selectors.system_account(s)`. Prefer SystemRole.
+    BANK = SystemRole.BANK
+    CARD_CLEARING = SystemRole.CARD_CLEARING
+    RECEIVABLE = SystemRole.RECEIVABLE
+    DEPOSITS = SystemRole.DEPOSITS
+    SALES_TAX = SystemRole.SALES_TAX
+    SALES = SystemRole.SALES
+    SALES_RETURNS = SystemRole.SALES_RETURNS
+    REWARDS = SystemRole.REWARDS
+    WRITE_OFFS = SystemRole.WRITE_OFFS
 
     code = models.CharField(max_length=10, unique=True)
     name = models.CharField(max_length=100)
     type = models.CharField(max_length=20, choices=AccountType.choices)
     normal_side = models.CharField(max_length=6, choices=NormalSide.choices)
     is_active = models.BooleanField("active", default=True)
+    system_role = models.CharField(
+        max_length=20,
+        choices=SystemRole.choices,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="What the services post to this account for. Set by the chart's seed; "
+        "it can't be changed or removed.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -170,3 +196,32 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_ref}"
+
+
+class IdempotencyKey(models.Model):
+    """A one-time key a form (or an API caller) sends with a state-changing request.
+
+    The service claims it with INSERT … ON CONFLICT DO NOTHING in the same transaction as
+    its work: a concurrent duplicate waits on the unique index until the first commits,
+    then finds the row and returns the first result instead of doing the work again."""
+
+    key = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=60)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    result_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    result_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"
+
+    @property
+    def result(self):
+        if self.result_type_id is None:
+            return None
+        return self.result_type.get_object_for_this_type(pk=self.result_id)

@@ -4,13 +4,39 @@ import datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 
-from ledger.models import JournalEntry, JournalLine
-from ledger.money import ZERO
+from ledger.aggregates import money_sum
+from ledger.exceptions import SystemAccountMissing
+from ledger.models import Account, JournalEntry, JournalLine, SystemRole
 
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+def system_accounts(*roles: str) -> dict[str, Account]:
+    """{role: account} for the system roles asked for (ledger.models.SystemRole), in one
+    query. Read every time (no process cache): accountants may change the chart, and tests
+    flush it. Raises SystemAccountMissing naming any role no account holds."""
+    found = {a.system_role: a for a in Account.objects.filter(system_role__in=set(roles))}
+    missing = [role for role in dict.fromkeys(roles) if role not in found]
+    if missing:
+        labels = ", ".join(f"{SystemRole(r).label} ({r})" for r in missing)
+        raise SystemAccountMissing(
+            f"No account has the system role {labels}; the chart of accounts needs one "
+            "(re-run the ledger's migrations to seed it).",
+            code="system_account_missing",
+        )
+    return found
+
+
+def system_account(role: str) -> Account:
+    """The account that holds a system role (A/R control, Customer Deposits, Bank, …)."""
+    return system_accounts(role)[role]
+
+
+def _account_filter(account: Account | str) -> dict:
+    """Lines of an Account, or of the account holding a system role."""
+    if isinstance(account, Account):
+        return {"account": account}
+    return {"account__system_role": SystemRole(account)}
 
 
 def _lines(as_of: datetime.date | None):
@@ -20,27 +46,27 @@ def _lines(as_of: datetime.date | None):
     return lines
 
 
-def account_balance(code: str, *, as_of: datetime.date | None = None) -> Decimal:
-    """Debit-positive balance of one account."""
+def account_balance(account: Account | str, *, as_of: datetime.date | None = None) -> Decimal:
+    """Debit-positive balance of one account (an Account, or a SystemRole)."""
     totals = (
         _lines(as_of)
-        .filter(account__code=code)
-        .aggregate(
-            dr=Coalesce(Sum("debit"), Value(ZERO), output_field=_MONEY),
-            cr=Coalesce(Sum("credit"), Value(ZERO), output_field=_MONEY),
-        )
+        .filter(**_account_filter(account))
+        .aggregate(dr=money_sum("debit"), cr=money_sum("credit"))
     )
     return totals["dr"] - totals["cr"]
 
 
-def account_balances_by_customer(code: str, *, as_of=None) -> dict[int | None, Decimal]:
+def account_balances_by_customer(
+    account: Account | str, *, as_of=None
+) -> dict[int | None, Decimal]:
+    """Debit-positive balance per customer of one account (an Account, or a SystemRole)."""
     rows = (
         _lines(as_of)
-        .filter(account__code=code)
+        .filter(**_account_filter(account))
         .values("customer_id")
-        .annotate(dr=Sum("debit"), cr=Sum("credit"))
+        .annotate(dr=money_sum("debit"), cr=money_sum("credit"))
     )
-    return {r["customer_id"]: (r["dr"] or ZERO) - (r["cr"] or ZERO) for r in rows}
+    return {r["customer_id"]: r["dr"] - r["cr"] for r in rows}
 
 
 def trial_balance(*, as_of=None) -> list[dict]:
@@ -48,15 +74,15 @@ def trial_balance(*, as_of=None) -> list[dict]:
     rows = (
         _lines(as_of)
         .values("account__code", "account__name")
-        .annotate(dr=Sum("debit"), cr=Sum("credit"))
+        .annotate(dr=money_sum("debit"), cr=money_sum("credit"))
         .order_by("account__code")
     )
     return [
         {
             "code": r["account__code"],
             "name": r["account__name"],
-            "debit": r["dr"] or ZERO,
-            "credit": r["cr"] or ZERO,
+            "debit": r["dr"],
+            "credit": r["cr"],
         }
         for r in rows
     ]
@@ -65,7 +91,7 @@ def trial_balance(*, as_of=None) -> list[dict]:
 def unbalanced_entries() -> list[tuple[int, Decimal, Decimal]]:
     rows = (
         JournalLine.objects.values("entry_id")
-        .annotate(dr=Sum("debit"), cr=Sum("credit"))
+        .annotate(dr=money_sum("debit"), cr=money_sum("credit"))
         .filter(~Q(dr=F("cr")))
     )
     return [(r["entry_id"], r["dr"], r["cr"]) for r in rows]

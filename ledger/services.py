@@ -6,7 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,14 +45,72 @@ def signed_accumulator() -> defaultdict:
     return defaultdict(lambda: ZERO)
 
 
+def _closed_message(closed: datetime.date, date: datetime.date) -> str:
+    return (
+        f"The books are closed through {closed:%m/%d/%Y}; "
+        f"choose a date after it (got {date:%m/%d/%Y})."
+    )
+
+
 def ensure_period_open(date: datetime.date) -> None:
     closed = LedgerSettings.load().books_closed_through
     if closed and date <= closed:
-        raise PeriodClosed(
-            f"The books are closed through {closed:%m/%d/%Y}; "
-            f"choose a date after it (got {date:%m/%d/%Y}).",
-            code="period_closed",
+        raise PeriodClosed(_closed_message(closed, date), code="period_closed")
+
+
+def business_date_range() -> tuple[datetime.date, datetime.date]:
+    """(earliest, latest) business date allowed today: the day after the books-closed date
+    (while the books are open, settings.BUSINESS_DATE_EARLIEST), and today +
+    settings.BUSINESS_DATE_HORIZON_DAYS."""
+    return _date_range(LedgerSettings.load().books_closed_through)
+
+
+def _date_range(closed: datetime.date | None) -> tuple[datetime.date, datetime.date]:
+    earliest = settings.BUSINESS_DATE_EARLIEST
+    if closed is not None and closed < datetime.date.max:
+        earliest = max(earliest, closed + datetime.timedelta(days=1))
+    today = timezone.localdate()
+    try:
+        latest = today + datetime.timedelta(days=settings.BUSINESS_DATE_HORIZON_DAYS)
+    except OverflowError:
+        latest = datetime.date.max
+    return earliest, latest
+
+
+def business_date_error(date: datetime.date, *, what: str = "The date") -> ValidationError | None:
+    """Why `date` is outside the business-date range (accounting.md "Business dates"), as a
+    ValidationError without a field (PeriodClosed for the closed side), or None if it's in."""
+    if isinstance(date, datetime.datetime):
+        date = date.date()
+    closed = LedgerSettings.load().books_closed_through
+    if closed and date <= closed:
+        return PeriodClosed(_closed_message(closed, date), code="period_closed")
+    earliest, latest = _date_range(closed)
+    if date < earliest:
+        return ValidationError(
+            f"{what} can't be before {earliest:%m/%d/%Y}.", code="date_too_early"
         )
+    if date > latest:
+        return ValidationError(
+            f"{what} can't be later than {latest:%m/%d/%Y} "
+            f"({settings.BUSINESS_DATE_HORIZON_DAYS} days from today).",
+            code="date_too_late",
+        )
+    return None
+
+
+def check_business_date(
+    date: datetime.date | None, *, field: str = "date", what: str = "The date"
+) -> datetime.date | None:
+    """Refuse a date outside the business-date range with ValidationError({field: message})
+    (a PeriodClosed on or before the books-closed date). None (the service's "today"
+    default) passes through. Every service that dates something calls it."""
+    if date is None:
+        return None
+    error = business_date_error(date, what=what)
+    if error is not None:
+        raise type(error)({field: error})
+    return date
 
 
 def audit_log(*, by, action: str, target=None, target_ref: str = "", amount=None, **detail):
@@ -77,6 +137,7 @@ def journal_entry_post(
     reversal_of: JournalEntry | None = None,
 ) -> JournalEntry:
     ensure_period_open(date)
+    check_business_date(date, what="The entry's date")
     debits = sum((leg.debit for leg in legs), ZERO)
     credits = sum((leg.credit for leg in legs), ZERO)
     for leg in legs:
@@ -141,3 +202,28 @@ def journal_entry_reverse(
         reversal_of=entry,
     )
     return reversal
+
+
+@transaction.atomic
+def books_close(*, through: datetime.date | None, by) -> LedgerSettings:
+    """Move the books-closed date to `through` (None reopens the books), under the settings
+    row's lock, and write an audit event naming who moved it, from what, to what. Nothing
+    is audited when the date doesn't change."""
+    if not (by is not None and by.is_authenticated and by.has_perm("ledger.change_ledgersettings")):
+        raise PermissionDenied("You don't have permission to change the books-closed date.")
+    LedgerSettings.load()  # the row exists from here on
+    row = LedgerSettings.objects.select_for_update().get(pk=1)
+    old = row.books_closed_through
+    if old == through:
+        return row
+    row.books_closed_through = through
+    row.save()
+    audit_log(
+        by=by,
+        action="books closed",
+        target=row,
+        target_ref="books-closed date",
+        old=old.isoformat() if old else None,
+        new=through.isoformat() if through else None,
+    )
+    return row

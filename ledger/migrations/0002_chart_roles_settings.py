@@ -6,26 +6,33 @@ only exist once all apps have migrated.
 
 from django.db import migrations
 
+# code, name, type, normal side, system role (ledger.models.SystemRole, from 0006 on).
 CHART = [
-    ("1000", "Bank – Operating", "asset", "debit"),
-    ("1010", "Credit Card Clearing", "asset", "debit"),
-    ("1100", "Accounts Receivable (control)", "asset", "debit"),
-    ("2100", "Customer Deposits", "liability", "credit"),
-    ("2200", "Sales Tax Payable", "liability", "credit"),
-    ("4000", "Sales", "income", "credit"),
-    ("4100", "Sales Returns and Allowances", "contra_income", "debit"),
-    ("4200", "Customer Rewards and Promotions", "contra_income", "debit"),
-    ("6900", "Small Balance Write-offs", "expense", "debit"),
+    ("1000", "Bank – Operating", "asset", "debit", "bank"),
+    ("1010", "Credit Card Clearing", "asset", "debit", "card_clearing"),
+    ("1100", "Accounts Receivable (control)", "asset", "debit", "receivable"),
+    ("2100", "Customer Deposits", "liability", "credit", "deposits"),
+    ("2200", "Sales Tax Payable", "liability", "credit", "sales_tax"),
+    ("4000", "Sales", "income", "credit", "sales"),
+    ("4100", "Sales Returns and Allowances", "contra_income", "debit", "sales_returns"),
+    ("4200", "Customer Rewards and Promotions", "contra_income", "debit", "rewards"),
+    ("6900", "Small Balance Write-offs", "expense", "debit", "write_offs"),
 ]
 ROLES = ["A/R rep", "Poster", "Accountant"]
 
 
 def seed(apps, schema_editor):
     Account = apps.get_model("ledger", "Account")
-    for code, name, type_, side in CHART:
-        Account.objects.update_or_create(
-            code=code, defaults={"name": name, "type": type_, "normal_side": side}
-        )
+    # This migration's own model has no system_role yet; reseeding (tests, after a flush)
+    # runs with the current one and gives each account its role.
+    has_roles = any(f.name == "system_role" for f in Account._meta.get_fields())
+    for code, name, type_, side, role in CHART:
+        defaults = {"name": name, "type": type_, "normal_side": side}
+        if has_roles:
+            if Account.objects.filter(system_role=role).exists():
+                continue  # the role's account stays as the accountants left it
+            defaults["system_role"] = role
+        Account.objects.update_or_create(code=code, defaults=defaults)
     apps.get_model("ledger", "LedgerSettings").objects.get_or_create(pk=1)
     Group = apps.get_model("auth", "Group")
     for role in ROLES:

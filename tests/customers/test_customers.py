@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import Customer
-from ledger.models import AuditEvent
+from ledger.models import AuditEvent, IdempotencyKey
 from tests.factories import CustomerFactory, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -190,9 +190,9 @@ def test_seed_demo_has_payments_refunds_and_deposits_in_several_states(db):
     call_command("seed_demo")
     harbor = Document.objects.get(customer__code="HARB", description="Studio rental, October")
     assert harbor.is_posted and harbor.balance_due == 0
-    overpayment = Document.objects.get(idempotency_key="demo-cedar-1")
+    overpayment = IdempotencyKey.objects.get(key="demo-cedar-1").result
     assert overpayment.kind == DocumentKind.PAYMENT and overpayment.balance_due < 0
-    pending = Document.objects.get(idempotency_key="demo-brks-refund")
+    pending = IdempotencyKey.objects.get(key="demo-brks-refund").result
     assert pending.status_label == "Pending"
     states = {
         (d.status, d.remaining == d.amount, d.remaining == 0)

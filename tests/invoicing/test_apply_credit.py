@@ -183,7 +183,7 @@ def test_a_document_with_applications_cannot_be_voided(rep, poster, customer):
     services.credit_apply(
         source=memo, allocations=[services.Allocation(inv, D("40"))], by=rep, date=TODAY
     )
-    with pytest.raises(ValidationError, match="remove them before voiding"):
+    with pytest.raises(ValidationError, match="unapply first"):
         services.document_void(document=inv, by=poster, date=TODAY)
 
 

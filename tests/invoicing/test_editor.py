@@ -11,7 +11,7 @@ from django.urls import reverse
 from invoicing import services
 from invoicing.exceptions import POSTED_LOCKED_MESSAGE, PostedDocumentLocked
 from invoicing.models import Document, DocumentKind, DocumentStatus, Item, TaxProfile
-from ledger.models import Account, JournalEntry
+from ledger.models import JournalEntry, SystemRole
 from tests.factories import line, make_invoice
 from tests.invoicing.books import books_stay_balanced, fast_password_hashing  # noqa: F401
 
@@ -160,9 +160,11 @@ def test_draft_lowered_below_zero_with_a_minus_one_line(customer, rep, poster, r
 
     posted = services.document_post(document=invoice, by=poster)
     assert posted.balance_due == D("-150.00")
-    assert {(jl.account.code, jl.debit, jl.credit) for jl in posted.posting_entry.lines.all()} == {
-        (Account.RECEIVABLE, D("0"), D("150.00")),
-        (Account.SALES, D("150.00"), D("0")),
+    assert {
+        (jl.account.system_role, jl.debit, jl.credit) for jl in posted.posting_entry.lines.all()
+    } == {
+        (SystemRole.RECEIVABLE, D("0"), D("150.00")),
+        (SystemRole.SALES, D("150.00"), D("0")),
     }
 
 

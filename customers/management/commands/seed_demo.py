@@ -15,6 +15,7 @@ from django.db import transaction
 from config.roles import Role
 from customers.models import BillingTerms, Customer
 from customers.services import customer_create
+from ledger.models import IdempotencyKey
 from invoicing.models import (
     CreditReason,
     Deposit,
@@ -243,8 +244,9 @@ class Command(BaseCommand):
 
         def pay(key, code, date, amount, method, reference, pays=()):
             nonlocal added
-            if Document.objects.filter(idempotency_key=key).exists():
-                return Document.objects.get(idempotency_key=key)
+            done = IdempotencyKey.objects.filter(key=key).first()
+            if done is not None:
+                return done.result
             customer = Customer.objects.get(code=code)
             allocations = [
                 Allocation(document=invoice(code, d), amount=Decimal(a)) for d, a in pays
@@ -318,9 +320,9 @@ class Command(BaseCommand):
 
         def deposit(key, code, date, amount, method, post=True):
             nonlocal added
-            existing = Deposit.objects.filter(idempotency_key=key).first()
-            if existing is not None:
-                return existing
+            done = IdempotencyKey.objects.filter(key=key).first()
+            if done is not None:
+                return done.result
             added += 1
             dep = deposit_record(
                 customer=Customer.objects.get(code=code),
