@@ -1,10 +1,13 @@
 """Writes to customers. Each call is one transaction and leaves an audit event."""
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
+from config.roles import Action, require
 from config.versioning import claim_version, refuse_if_stale
 from customers.exceptions import StaleCustomerEdit
 from customers.models import Customer
+from ledger.idempotency import run_once
 from ledger.services import audit_log
 
 EDITABLE_FIELDS = [
@@ -25,12 +28,27 @@ EDITABLE_FIELDS = [
 
 
 @transaction.atomic
-def customer_create(*, by, **fields) -> Customer:
+def customer_create(*, by, key: str = "", **fields) -> Customer:
+    """Create a customer; `key` makes a re-sent form create it once."""
+    require(by, Action.EDIT_CUSTOMERS)
+    return run_once(
+        key=key, scope="customer_create", by=by, work=lambda: _customer_create(by, fields)
+    )
+
+
+def _customer_create(by, fields) -> Customer:
     customer = Customer(**{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
     customer.created_by = by
     customer.updated_by = by
     customer.full_clean()
-    customer.save()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        # Another request took the code between the check above and this insert.
+        raise ValidationError(
+            {"code": "A customer with this code already exists."}, code="unique"
+        ) from None
     audit_log(by=by, action="customer created", target=customer, target_ref=customer.code)
     return customer
 
@@ -42,6 +60,7 @@ def customer_update(
     """Change a customer's editable fields. `expected_version` is the version the form
     loaded: a save based on an older one is refused with StaleCustomerEdit; a save that
     changes something bumps the version."""
+    require(by, Action.EDIT_CUSTOMERS)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     refuse_if_stale(customer, expected_version, StaleCustomerEdit)
     changes = {}
@@ -54,7 +73,13 @@ def customer_update(
     claim_version(customer, expected_version, StaleCustomerEdit)
     customer.updated_by = by
     customer.full_clean()
-    customer.save()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"code": "A customer with this code already exists."}, code="unique"
+        ) from None
     audit_log(
         by=by, action="customer changed", target=customer, target_ref=customer.code, changes=changes
     )

@@ -16,6 +16,7 @@ from customers.models import Customer
 from customers.tables import CustomerTable
 from invoicing import selectors as invoicing_selectors
 from invoicing.tables import CustomerDocumentTable
+from ledger.idempotency import first_result, was_used
 
 
 class CustomerListView(FilteredTableView):
@@ -56,7 +57,9 @@ def _save(request, form, customer=None):
     version = fields.pop("version", None)
     try:
         if customer is None:
-            return services.customer_create(by=request.user, **fields)
+            return services.customer_create(
+                by=request.user, key=request.POST.get("key", ""), **fields
+            )
         return services.customer_update(
             customer=customer, by=request.user, expected_version=version, **fields
         )
@@ -71,6 +74,16 @@ def _save(request, form, customer=None):
 
 def customer_create_view(request):
     require(request.user, Action.EDIT_CUSTOMERS)
+    if request.method == "POST" and was_used(request.POST.get("key", "")):
+        # A double click or a re-sent form: answer with the customer the first one made
+        # (the form would now say its code exists); nothing more is done.
+        try:
+            first = first_result(request.POST["key"], scope="customer_create", by=request.user)
+        except ValidationError:
+            first = None  # the key was used for something else: the service says so
+        if first is not None:
+            messages.success(request, f"Customer {first.code} created.")
+            return redirect(first)
     form = CustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         customer = _save(request, form)

@@ -54,7 +54,6 @@ from ledger.services import (
     Leg,
     audit_log,
     check_business_date,
-    ensure_period_open,
     journal_entry_post,
     journal_entry_reverse,
     legs_from_signed,
@@ -384,7 +383,7 @@ def _document_post(document, by) -> Document:
 
 def _post(document: Document, by) -> Document:
     """Write the posting entry of a locked draft and mark it posted."""
-    ensure_period_open(document.date)
+    check_business_date(document.date)
     entry = journal_entry_post(
         date=document.date,
         memo=f"{document.title} {document.number} — {document.customer.name}",
@@ -780,7 +779,7 @@ def _credit_apply(source, allocations, by, date, key) -> list[Application]:
     docs = _lock_in_order([source.pk, *(a.document.pk for a in allocations)])
     source = docs[source.pk]
     enforce(by, Act.APPLY, source)
-    ensure_period_open(date)
+    check_business_date(date)
     allocations = [replace(a, document=docs[a.document.pk]) for a in allocations]
     return _apply_locked(
         source=source, allocations=allocations, by=by, date=date, batch=_new_batch(by, key)
@@ -872,7 +871,7 @@ def _credit_unapply(application, by, date, *, system: bool = False) -> Applicati
         enforce(by, Act.UNAPPLY, application)
     elif not application.is_active:
         raise InvoicingError("That application was already removed.", code="already_removed")
-    ensure_period_open(date)
+    check_business_date(date, what="The removal date")
     if date < application.date:
         raise InvoicingError(
             "The removal can't be dated before the application.", code="before_application"
@@ -1037,6 +1036,8 @@ def payment_on_document(*, document: Document, amount: Decimal, by, key: str = "
     up to the Balance Due (any excess stays as the customer's credit); on a draft it is
     earmarked, and applied when the invoice is posted."""
     require(by, Action.EDIT_DRAFTS)
+    amount = clean_amount(amount)
+    check_business_date(fields.get("date"), what="The payment date")
     return run_once(
         key=key,
         scope="payment_record",
@@ -1247,7 +1248,7 @@ def _refund_release(refund, by, date) -> Document:
     date = date or timezone.localdate()
     if date < credit.date:
         raise ValidationError({"date": f"The refund can't be dated before {credit.number}."})
-    ensure_period_open(date)
+    check_business_date(date)
     credit.reserved -= refund.amount
     credit.save(update_fields=["reserved", "updated_at"])
     refund.date = date
@@ -1333,7 +1334,7 @@ def _refund_reverse(refund, by, date) -> Document:
     date = date or timezone.localdate()
     if date < refund.date:
         raise ValidationError({"date": "The reversal can't be dated before the refund."})
-    ensure_period_open(date)
+    check_business_date(date)
     for application in Application.objects.filter(
         invoice=refund, origin=ApplicationOrigin.REFUND, removed_at__isnull=True
     ):
@@ -1660,7 +1661,7 @@ def _deposit_unapply(application, by, date, *, system: bool = False) -> DepositA
     application = DepositApplication.objects.select_for_update().get(pk=application.pk)
     if not system:
         enforce(by, Act.UNAPPLY, application)
-    ensure_period_open(date)
+    check_business_date(date, what="The removal date")
     if date < application.date:
         raise InvoicingError(
             "The removal can't be dated before the application.", code="before_application"

@@ -363,6 +363,16 @@ def document_edit_view(request, pk):
 def credit_memo_from_invoice_view(request, pk):
     """Spectra's "Create Credit Memo" on an invoice (Method 1)."""
     invoice = _get_document(pk)
+    if _resent(request):
+        # A double click or a re-sent form: answer with the memo the first one made (the
+        # quantities it credited are no longer creditable); nothing more is done.
+        try:
+            memo = first_result(request.POST["key"], scope="credit_memo_create", by=request.user)
+        except ValidationError:
+            memo = None  # the key was used for something else: the service says so
+        if memo is not None:
+            messages.success(request, f"Credit Memo {memo.number} saved as a draft.")
+            return redirect(memo)
     refused = _refused(request, Act.CREDIT_MEMO, invoice)
     if refused is not None:
         return refused
@@ -717,6 +727,25 @@ def payment_or_refund_view(request, pk):
     data = request.POST.copy() if request.method == "POST" else None
     action = data.get("action", "save") if data is not None else ""
     resent = action == "save" and was_used(data.get("key", ""))
+    if resent:
+        # A double click or a re-sent form: answer as the first one did (its form would
+        # now fail the open-credit check the first one used up); nothing more is done.
+        try:
+            first = first_result(
+                data["key"],
+                scope="refund_prepare" if kind == "refund" else "payment_record",
+                by=request.user,
+            )
+        except ValidationError:
+            first = None  # the key was used for something else: the service says so below
+        if first is not None:
+            messages.success(
+                request,
+                f"Refund {first.number} of {first.amount:,.2f} is pending release by a Poster."
+                if kind == "refund"
+                else f"Payment {first.number} of {first.amount:,.2f} recorded.",
+            )
+            return redirect(document)
     refused = None if resent else _refused(request, Act(kind), document)
     if refused is not None:
         return refused

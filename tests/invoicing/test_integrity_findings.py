@@ -283,12 +283,8 @@ def test_apply_oldest_first_fills_from_what_is_usable_not_the_open_amount(
 def test_record_payment_fill_keeps_the_customer_in_the_fragment_url(client, customer, rep, poster):
     """The htmx "Apply oldest first" posts to the page's full URL, so the rows come back
     (not the customer picker) and Save records the allocations."""
-    inv1 = make_invoice(
-        customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "1000")]
-    )
-    inv2 = make_invoice(
-        customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "2000")]
-    )
+    inv1 = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "1000")])
+    inv2 = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "2000")])
     client.force_login(rep)
     url = reverse("payments:create") + f"?customer={customer.pk}"
     page = client.get(url)

@@ -28,9 +28,12 @@ def database_guards_off():
     back when the test's transaction rolls back."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
+            # ALTER TABLE waits for no deferred foreign-key check: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for name in ("document_balance_due_in_range", "document_reserved_within_open_credit"):
                 cursor.execute(f"ALTER TABLE invoicing_document DROP CONSTRAINT {name}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SET LOCAL session_replication_role = replica")
             yield
         else:
             cursor.execute("PRAGMA ignore_check_constraints = ON")
