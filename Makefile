@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve install install-dev migrate demo lint format check-ledger bench clean
+.PHONY: run test serve install install-dev migrate demo lint format check-ledger bench fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,21 @@ format: install-dev
 
 test: install-dev lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# A long random-operations campaign (tests/test_random_operations.py): FUZZ_EXAMPLES
+# histories of FUZZ_STEPS operations each. The seed is printed before and after; replay a
+# failure with `make fuzz FUZZ_SEED=<seed>` (same budget). Runs on DATABASE_URL if set.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_STEPS ?= 100
+FUZZ_SEED ?=
+fuzz: install-dev
+	@seed="$(FUZZ_SEED)"; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	echo "fuzz: seed $$seed, $(FUZZ_EXAMPLES) examples x $(FUZZ_STEPS) steps (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	RANDOM_OPS_EXAMPLES=$(FUZZ_EXAMPLES) RANDOM_OPS_STEPS=$(FUZZ_STEPS) \
+	RANDOM_OPS_DATABASE=.hypothesis/random-ops \
+	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/test_random_operations.py \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics $(PYTEST_ARGS); \
+	status=$$?; echo "fuzz: seed $$seed, exit $$status"; exit $$status
 
 check-ledger: migrate
 	$(PY) manage.py check_ledger

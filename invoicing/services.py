@@ -297,6 +297,14 @@ def document_update_draft(
                 },
                 code="earmarked_customer",
             )
+        if document.source_invoice_id:
+            raise ValidationError(
+                {
+                    "customer": f"{document.number} was made from "
+                    f"{document.source_invoice.number}; it stays with that invoice's customer."
+                },
+                code="memo_customer",
+            )
         document.customer = customer
     if date is not None:
         document.date = date
@@ -462,6 +470,14 @@ def _document_void(document, by, date, unapply_all) -> Document:
     docs = _lock_in_order(ids)
     document = docs[document.pk]
     _lock_deposits(a.deposit_id for a in deposit_apps)
+    # Under the locks: what is still applied (someone may have unapplied meanwhile; that
+    # needn't be undone again). Anything applied since the read above is refused below.
+    apps = list(Application.objects.filter(pk__in=[a.pk for a in apps], removed_at__isnull=True))
+    deposit_apps = list(
+        DepositApplication.objects.filter(
+            pk__in=[a.pk for a in deposit_apps], removed_at__isnull=True
+        )
+    )
     if document.status != DocumentStatus.POSTED:
         enforce(by, Act.VOID, document)
     if date < document.date:

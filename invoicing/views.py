@@ -520,6 +520,7 @@ def document_void_view(request, pk):
 @require_POST
 def document_cancel_view(request, pk):
     document = _get_document(pk)
+    _refused_kind(request, Act.CANCEL, document)
     return _act(
         request,
         lambda: services.document_cancel_draft(
@@ -544,8 +545,10 @@ def apply_view(request, pk):
     action = data.get("action", "") if data is not None else ""
     if action == "apply" and was_used(data.get("key", "")):
         # A double click or a re-sent form: answer with what the first one did.
-        first = first_result(data["key"], scope="credit_apply", by=request.user)
-        applied = Application.objects.filter(batch_id=first.batch_id) if first else []
+        first = _first_result(request, "credit_apply")
+        if first is None:
+            return redirect(source)
+        applied = Application.objects.filter(batch_id=first.batch_id)
         return _applied_message(request, source, list(applied))
     refused = _refused(request, Act.APPLY, source)
     if refused is not None:
@@ -715,7 +718,6 @@ def _save_payment(request, form, service, **target):
 
 def payment_or_refund_view(request, pk):
     """Spectra's "Payment or Refund" on a document: type Payment or Refund."""
-    require(request.user, Action.EDIT_DRAFTS)
     document = _get_document(pk)
     credit, open_credit = services.refund_source(document)
     kind = (
@@ -746,9 +748,11 @@ def payment_or_refund_view(request, pk):
                 else f"Payment {first.number} of {first.amount:,.2f} recorded.",
             )
             return redirect(document)
+    # The policy first: a 404 for a document that takes no payment or refund, whoever asks.
     refused = None if resent else _refused(request, Act(kind), document)
     if refused is not None:
         return refused
+    require(request.user, Action.EDIT_DRAFTS)
     if kind == "refund":
         if action == "fill":  # the "<" button: the entire open credit
             data["amount"] = f"{open_credit:.2f}"
@@ -926,7 +930,9 @@ def deposit_refund_view(request, pk):
     """Refund This Deposit."""
     deposit = _get_deposit(pk)
     if _resent(request):
-        refund = first_result(request.POST["key"], scope="deposit_refund_prepare", by=request.user)
+        refund = _first_result(request, "deposit_refund_prepare")
+        if refund is None:
+            return redirect(deposit)
         messages.success(
             request,
             f"Refund of {refund.amount:,.2f} from {deposit.number} is pending release by a Poster.",
@@ -1002,7 +1008,9 @@ def apply_deposit_view(request, pk):
     invoice = _get_document(pk)
     if _resent(request):
         # A re-sent form: answer with what the first one did; nothing more is done.
-        application = first_result(request.POST["key"], scope="deposit_apply", by=request.user)
+        application = _first_result(request, "deposit_apply")
+        if application is None:
+            return redirect(invoice)
         messages.success(
             request,
             f"Applied {application.amount:,.2f} of {application.deposit.number} to {invoice.number}.",
@@ -1193,3 +1201,16 @@ def deposit_refund_reverse_view(request, pk):
 def _resent(request) -> bool:
     """A POST whose one-time key was already used: a double click or a re-sent form."""
     return request.method == "POST" and was_used(request.POST.get("key", ""))
+
+
+def _first_result(request, scope: str):
+    """What the request that first used this form's key produced; None (with the reason as
+    a message) when the key was used for something else."""
+    try:
+        result = first_result(request.POST.get("key", ""), scope=scope, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+    if result is None:
+        messages.error(request, "That form was already used; reload the page and try again.")
+    return result

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.exceptions import PeriodClosed, UnbalancedEntry
@@ -53,7 +53,20 @@ def _closed_message(closed: datetime.date, date: datetime.date) -> str:
 
 
 def ensure_period_open(date: datetime.date) -> None:
+    """Refuse a date on or before the books-closed date. Inside a transaction on
+    PostgreSQL the date is read under a share lock on the settings row, held until the
+    caller commits: a close (books_close locks the row for update) waits for the postings
+    in flight, and a posting that waited for a close sees the new date, so nothing
+    committed after a close is dated in the closed period. (SQLite's IMMEDIATE
+    transactions already serialize writers.)"""
     closed = LedgerSettings.load().books_closed_through
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT books_closed_through FROM {LedgerSettings._meta.db_table} "  # noqa: S608 - our table
+                "WHERE id = 1 FOR SHARE"
+            )
+            closed = cursor.fetchone()[0]
     if closed and date <= closed:
         raise PeriodClosed(_closed_message(closed, date), code="period_closed")
 

@@ -3,8 +3,10 @@ they apply to those modules only), e.g.
 `pytestmark = pytest.mark.usefixtures("fast_password_hashing", "books_stay_balanced")`."""
 
 import importlib
+from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 
 from ledger.checks import run_all
 
@@ -54,3 +56,28 @@ def reference_data(transactional_db):
         importlib.import_module(module).seed(apps, None)
     # The seeds may have just created the role groups: give them their permissions.
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+
+@contextmanager
+def database_guards_off():
+    """Write around the database's own guards, as only a table owner could, so a test can
+    corrupt the books and show that check_ledger still catches it: the Document
+    CheckConstraints (SQLite: ignored inside the block; PostgreSQL: dropped) and, on
+    PostgreSQL, the triggers (session_replication_role = replica). On PostgreSQL all of it
+    comes back when the test's transaction rolls back, so use it in non-transactional
+    tests only."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ALTER TABLE waits for no deferred foreign-key check: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for name in ("document_balance_due_in_range", "document_reserved_within_open_credit"):
+                cursor.execute(f"ALTER TABLE invoicing_document DROP CONSTRAINT {name}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            yield
+        else:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+            try:
+                yield
+            finally:
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")

@@ -12,7 +12,11 @@ For each service two races:
   `check_ledger` passes afterwards.
 
 A few races also go through HTTP (the test Client in threads): the same form posted twice
-at once answers 302 to the same place both times and does one thing.
+at once answers 302 to the same place both times and does one thing, and so does posting
+it once more afterwards (a re-sent page).
+
+One test per family of services (a transactional test costs a flush and a reseed, so the
+races of a family share one); each runs its identical and its conflicting races.
 
 No test can hang CI: every barrier and join waits at most `WAIT` seconds, and each
 thread's connection gives up waiting for a row lock after `LOCK_WAIT`, so a stuck thread
@@ -41,6 +45,7 @@ from invoicing import services
 from invoicing.allocator import Allocation
 from invoicing.models import (
     Application,
+    ApplicationOrigin,
     Deposit,
     DepositApplication,
     DepositRefund,
@@ -48,6 +53,7 @@ from invoicing.models import (
     DocumentKind,
     DocumentStatus,
 )
+from ledger import services as ledger_services
 from ledger.models import IdempotencyKey, JournalEntry
 from tests.factories import CustomerFactory, line, make_invoice, make_user
 from tests.invoicing.books import fast_password_hashing, ledger_problems  # noqa: F401
@@ -345,11 +351,74 @@ def conflicting_document_actions_never_over_credit_or_double_post(people):
     books_tie_out()
 
 
+def unapply_all_and_void_while_unapplying(people):
+    """ "Unapply all and void" on an invoice while reps unapply the same credit and deposit
+    by hand: each application is removed once (by whoever came first), the void happens
+    (what was already unapplied needn't be again), and the credit and deposit are whole."""
+    rep, poster, _ = people
+    customer = CustomerFactory()
+    target = invoice(customer, rep, poster, "100.00")
+    credit = memo(customer, rep, poster, "30.00")
+    held = deposit(customer, rep, poster, "40.00")
+    [app] = services.credit_apply(
+        source=credit, allocations=[Allocation(target, D("30.00"))], by=rep, date=DAY
+    )
+    deposit_app = services.deposit_apply(
+        deposit=held, invoice=target, amount=D("40.00"), date=DAY, by=rep
+    )
+    race = competing(
+        [
+            partial(
+                services.document_void,
+                document=fresh(target),
+                by=poster,
+                date=DAY,
+                unapply_all=True,
+                key=key(),
+            )
+        ]
+        + [
+            partial(services.credit_unapply, application=fresh(app), by=rep, key=key())
+            for _ in range(3)
+        ]
+        + [
+            partial(services.deposit_unapply, application=fresh(deposit_app), by=rep, key=key())
+            for _ in range(3)
+        ]
+    )
+    assert fresh(target).status == DocumentStatus.VOID, race.messages()
+    assert set(race.messages()) == {"That application was already removed."}
+    assert fresh(credit).balance_due == D("-30.00")
+    assert fresh(held).remaining == D("40.00")
+    books_tie_out()
+
+
+def closing_the_books_while_posting(people):
+    """An Accountant closes the books through DAY while seven posters post drafts dated
+    DAY: each posting either commits before the close or is refused after it; none is
+    committed dated in the closed period after the close (invariant 7)."""
+    rep, poster, _ = people
+    accountant = make_user("Accountant", "accountant_c")
+    customer = CustomerFactory()
+    drafts = [invoice(customer, rep, poster, posted=False) for _ in range(N - 1)]
+    race = competing(
+        [partial(ledger_services.books_close, through=DAY, by=accountant)]
+        + [partial(services.document_post, document=fresh(d), by=poster, key=key()) for d in drafts]
+    )
+    assert len(race.ok) >= 1  # the close always happens
+    assert all("books are closed" in m for m in race.messages()), race.messages()
+    posted = Document.objects.filter(pk__in=[d.pk for d in drafts], status=DocumentStatus.POSTED)
+    assert posted.count() == len(race.ok) - 1
+    books_tie_out()
+
+
 def test_documents_at_once(people):
-    """Create, credit memo from an invoice, post, void, cancel a draft: identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Create, credit memo from an invoice, post, void ("Unapply all and void" too), cancel
+    a draft; closing the books while posting."""
     identical_document_submissions_have_one_effect(people)
     conflicting_document_actions_never_over_credit_or_double_post(people)
+    unapply_all_and_void_while_unapplying(people)
+    closing_the_books_while_posting(people)  # last: it closes DAY
 
 
 # --- Apply Credit and Unapply ------------------------------------------------------------------
@@ -442,8 +511,7 @@ def one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people):
 
 
 def test_apply_and_unapply_at_once(people):
-    """Apply Credit (from either side) and Unapply: identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Apply Credit (from the credit and from the invoice) and Unapply."""
     identical_apply_and_unapply_have_one_effect(people)
     one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people)
 
@@ -571,12 +639,37 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
     applied = Application.objects.filter(invoice=other, removed_at__isnull=True)
     assert sum(a.amount for a in applied) == D("100.00") - other.balance_due
     assert other.balance_due == 0  # something always fills it: the payment or two credits
+
+    # A payment taken on a draft invoice (earmarked), and both posted at once by several
+    # posters: each posts once, and the earmark is applied exactly once.
+    draft = invoice(customer, rep, poster, "100.00", posted=False)
+    earmarked = services.payment_on_document(
+        document=draft, amount=D("100.00"), date=DAY, method="check", by=rep
+    )
+    race = competing(
+        [
+            partial(
+                services.document_post, document=fresh(doc), by=(poster, poster2)[i % 2], key=key()
+            )
+            for i in range(N // 2)
+            for doc in (draft, earmarked)
+        ]
+    )
+    assert len(race.ok) == 2, race.messages()
+    assert set(race.messages()) == {
+        f"{draft.number} is already posted.",
+        f"{earmarked.number} is already posted.",
+    }
+    applied = Application.objects.filter(invoice=draft, removed_at__isnull=True)
+    assert [(a.origin, a.amount) for a in applied] == [(ApplicationOrigin.EARMARK, D("100.00"))]
+    assert fresh(draft).balance_due == fresh(earmarked).balance_due == 0
     books_tie_out()
 
 
 def test_payments_at_once(people):
-    """Record Payment, Payment on a document, posting payments: identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Record Payment, Payment or Refund → Payment (posted and draft invoice), posting
+    payments whose planned invoice is being paid meanwhile, posting an earmarked payment
+    and its invoice at once."""
     identical_payment_submissions_record_one_payment(people)
     payments_posted_at_once_against_one_invoice_never_overpay_it(people)
 
@@ -717,6 +810,35 @@ def conflicting_refunds_never_pay_out_more_than_the_credit(people):
     assert credit.usable == D("40.00")
     assert 0 <= credit.reserved <= -credit.balance_due
 
+    # Void a credit memo while seven reps prepare refunds from it: either the void wins and
+    # nothing is reserved, or it is refused because a refund is pending.
+    other = memo(customer, rep, poster, "50.00")
+    race = competing(
+        [partial(services.document_void, document=fresh(other), by=poster, date=DAY, key=key())]
+        + [
+            partial(
+                services.refund_prepare,
+                document=fresh(other),
+                amount=D("10.00"),
+                method="check",
+                date=DAY,
+                by=rep,
+                key=key(),
+            )
+            for _ in range(N - 1)
+        ]
+    )
+    other = fresh(other)
+    pending = Document.objects.filter(refund_of=other, status=DocumentStatus.DRAFT)
+    if other.status == DocumentStatus.VOID:
+        assert len(race.ok) == 1, race.messages()
+        assert not pending.exists()
+        assert other.reserved == 0
+    else:  # 5 × 10 reserve the whole 50; the void was refused
+        assert pending.count() == len(race.ok) == 5, race.messages()
+        assert other.reserved == D("50.00")
+        assert any("can't be voided" in m for m in race.messages()), race.messages()
+
     # A store-credit refund is reversed while reps apply the deposit it created.
     store = services.refund_prepare(
         document=credit, amount=D("40.00"), method="store_credit", date=DAY, by=rep
@@ -751,8 +873,7 @@ def conflicting_refunds_never_pay_out_more_than_the_credit(people):
 
 
 def test_refunds_at_once(people):
-    """Prepare, release, cancel and reverse refunds of credits (store credit too): identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Prepare, release, cancel and reverse refunds of credits, store credit included."""
     identical_refund_submissions_have_one_effect(people)
     conflicting_refunds_never_pay_out_more_than_the_credit(people)
 
@@ -904,8 +1025,7 @@ def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(peo
 
 
 def test_deposits_at_once(people):
-    """Record, post, apply, unapply, void and cancel Customer Deposits: identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Record, post, apply, unapply, void and cancel Customer Deposits."""
     identical_deposit_submissions_have_one_effect(people)
     conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(people)
 
@@ -1038,12 +1158,37 @@ def conflicting_deposit_refunds_never_pay_out_more_than_the_deposit(people):
     )
     assert len(race.ok) == 1, race.messages()
     assert fresh(held).usable == D("40.00")
+
+    # Void a deposit while seven reps prepare refunds of it: one side wins.
+    other = deposit(customer, rep, poster, "50.00")
+    race = competing(
+        [partial(services.deposit_void, deposit=fresh(other), by=poster, date=DAY, key=key())]
+        + [
+            partial(
+                services.deposit_refund_prepare,
+                deposit=fresh(other),
+                amount=D("10.00"),
+                method="check",
+                date=DAY,
+                by=rep,
+                key=key(),
+            )
+            for _ in range(N - 1)
+        ]
+    )
+    other = fresh(other)
+    pending = DepositRefund.objects.filter(deposit=other, status=DocumentStatus.DRAFT)
+    if other.status == DocumentStatus.VOID:
+        assert len(race.ok) == 1, race.messages()
+        assert not pending.exists()
+    else:  # 5 × 10 reserve the whole 50; the void was refused
+        assert pending.count() == len(race.ok) == 5, race.messages()
+        assert other.reserved == D("50.00")
     books_tie_out()
 
 
 def test_deposit_refunds_at_once(people):
-    """Prepare, release, cancel and reverse deposit refunds: identical submissions at once have one effect;
-    conflicting ones never move more than exists."""
+    """Prepare, release, cancel and reverse deposit refunds."""
     identical_deposit_refund_submissions_have_one_effect(people)
     conflicting_deposit_refunds_never_pay_out_more_than_the_deposit(people)
 

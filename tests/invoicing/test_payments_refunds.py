@@ -15,6 +15,7 @@ from ledger.checks import run_all
 from ledger.models import JournalEntry, SystemRole
 from ledger.selectors import account_balance
 from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.invoicing.books import database_guards_off
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -457,9 +458,10 @@ def test_check_ledger_ties_payments_to_the_cash_side(rep, poster, customer):
     """A payment entry that moved the wrong cash account fails check_ledger."""
     payment = services.document_post(document=pay(customer, "50.00", rep, method="card"), by=poster)
     assert entry_of(payment)[SystemRole.CARD_CLEARING] == (D("50.00"), D("0"))
-    Document.objects.filter(pk=payment.pk).update(method="check")
-    assert any("moved 1000" in p for r in run_all() for p in r.problems)
-    Document.objects.filter(pk=payment.pk).update(method="card")
+    with database_guards_off():  # PostgreSQL's trigger refuses to change a posted method
+        Document.objects.filter(pk=payment.pk).update(method="check")
+        assert any("moved 1000" in p for r in run_all() for p in r.problems)
+        Document.objects.filter(pk=payment.pk).update(method="card")
     assert DocumentLine.objects.count() >= 0
 
 

@@ -3,44 +3,20 @@ naming the broken invariant, when something bypassed the services."""
 
 import datetime
 import io
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from invoicing.models import Document, DocumentStatus
 from ledger.models import JournalEntry, JournalLine, LedgerSettings, SystemRole
 from ledger.selectors import system_account
 from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.invoicing.books import database_guards_off
 
 D = Decimal
-
-
-@contextmanager
-def database_guards_off():
-    """Write around the database's own guards, as only a table owner could: the Document
-    CheckConstraints (SQLite: ignored for the block; PostgreSQL: dropped) and, on
-    PostgreSQL, the triggers (session_replication_role = replica). So a test can corrupt
-    the books and show that check_ledger still catches it. On PostgreSQL everything comes
-    back when the test's transaction rolls back."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # ALTER TABLE waits for no deferred foreign-key check: run them now.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for name in ("document_balance_due_in_range", "document_reserved_within_open_credit"):
-                cursor.execute(f"ALTER TABLE invoicing_document DROP CONSTRAINT {name}")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            yield
-        else:
-            cursor.execute("PRAGMA ignore_check_constraints = ON")
-            try:
-                yield
-            finally:
-                cursor.execute("PRAGMA ignore_check_constraints = OFF")
 
 
 def check_ledger() -> tuple[int, str]:
