@@ -224,8 +224,11 @@ def _document(user, act: Act, doc: Document) -> Decision:
             return _no(f"{doc.number} has no open credit to refund.")
         return ALLOWED
     if act == Act.CREDIT_MEMO:
-        if doc.is_credit or doc.status == DocumentStatus.VOID:
-            return _no("Credit memos are made from invoices that aren't void.")
+        # Only from a posted invoice: a memo of a draft would credit a sale not yet booked,
+        # and its lines would pin the draft's lines (editing the draft failed).
+        if doc.is_credit or not posted:
+            state = "a credit" if doc.is_credit else ("a draft" if draft else "void")
+            return _no(f"Credit memos are made from posted invoices; {doc.number} is {state}.")
         return ALLOWED
     if act == Act.APPLY_DEPOSIT:
         if not posted or doc.is_credit or doc.balance_due <= 0:

@@ -384,7 +384,7 @@ class CreditDesk(RuleBasedStateMachine):
         """An amount from its spec; relative specs use `ref`, what the target can take."""
         if isinstance(spec, Decimal):
             return spec
-        ref = ref if ref is not None else D("100.00")
+        ref = D(ref) if ref is not None else D("100.00")
         return {
             "all": ref,
             "all+0.01": ref + CENT,

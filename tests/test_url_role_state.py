@@ -27,7 +27,7 @@ import pytest
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -99,11 +99,13 @@ class World:
         self.rep, self.poster = rep, poster
         self.named: dict[str, object] = {}
         self.day = today() - datetime.timedelta(days=3)
-        self.customer = customer_create(
-            by=rep, code="URL1", name="URL Test Co", billing_terms="net_30"
+        self.customer = self.add(
+            "customer",
+            customer_create(by=rep, code="URL1", name="URL Test Co", billing_terms="net_30"),
         )
-        self.other_customer = customer_create(
-            by=rep, code="URL2", name="Other Co", billing_terms="net_30"
+        self.other_customer = self.add(
+            "other customer",
+            customer_create(by=rep, code="URL2", name="Other Co", billing_terms="net_30"),
         )
         self._build()
         self.docs = list(Document.objects.order_by("pk"))
@@ -808,6 +810,17 @@ class Outcome:
     may_change: bool = False
 
 
+_decisions: dict = {}
+
+
+def _decide(user, act, target):
+    """decide(), remembered: every request sees the same world."""
+    ident = (user.pk, act, type(target), target.pk)
+    if ident not in _decisions:
+        _decisions[ident] = decide(user, act, target)
+    return _decisions[ident]
+
+
 def expected(user, spec: Expect, target, method: str, data: dict, body: str) -> Outcome:
     if user is None:
         return Outcome("login")
@@ -829,7 +842,7 @@ def expected(user, spec: Expect, target, method: str, data: dict, body: str) -> 
     act = spec.act(target, data)
     if act is None:
         return Outcome("404", "no such act")
-    decision = decide(user, act, target)
+    decision = _decide(user, act, target)
     if decision.not_applicable:
         return Outcome("404", decision.reason)
     if decision.forbidden:
@@ -899,13 +912,18 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def world(db):
-    rep = make_user(Role.REP, "rep")
-    poster = make_user(Role.POSTER, "poster")
-    w = World(rep, poster)
-    assert not ledger_problems(), ledger_problems()
-    return w
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, built once for the module in a transaction rolled back at its end; each
+    test's own transaction (and each request's savepoint) nests inside it."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast, transaction.atomic():
+        rep = make_user(Role.REP, "rep")
+        poster = make_user(Role.POSTER, "poster")
+        w = World(rep, poster)
+        assert not ledger_problems(), ledger_problems()
+        yield w
+        transaction.set_rollback(True)
 
 
 def user_for(role: str, w: World):
@@ -982,7 +1000,10 @@ def test_every_url_answers_every_role_in_every_state_as_the_policy_says(
     failures, tally, allowed_no_effect = [], Counter(), []
     fresh = {}  # each target as the view loads it; the world is the same for every request
     books_checked = set()
-    for name, spec, url, target, method, body, data in requests_for(w):
+    _decisions.clear()
+    if not hasattr(w, "requests"):
+        w.requests = requests_for(w)  # the same for every role: each request is rolled back
+    for name, spec, url, target, method, body, data in w.requests:
         if target is not None and target is not True:
             ident = (type(target), target.pk)
             if ident not in fresh:

@@ -263,7 +263,7 @@ def test_twenty_reps_applying_one_credit_at_once_never_over_apply():
         t.join()
     assert outcomes.count("ok") == 1
     losers = [o for o in outcomes if o != "ok"]
-    assert len(losers) == 19 and all("nothing left to apply" in o for o in losers)
+    assert len(losers) == 19 and all("nothing open to apply" in o for o in losers)
     assert sum(a.amount for a in Application.objects.all()) == D("100.00")
     ledger_ok()
 
