@@ -160,6 +160,10 @@ def test_runtime_allow_list_is_current():
 
 def test_parser_sees_template_expressions():
     """The markup side reads {% if %} branches and {{ }} wildcards the way templates render."""
-    assert _names('field{% if e %} has-error{% endif %} required') == ["field", "has-error", "required"]
+    assert _names("field{% if e %} has-error{% endif %} required") == [
+        "field",
+        "has-error",
+        "required",
+    ]
     assert _names("badge badge-{{ document.status }}") == ["badge", "badge-" + WILDCARD]
     assert _names("badge badge-{}") == ["badge", "badge-" + WILDCARD]

@@ -136,12 +136,15 @@ EDGE_AMOUNTS = [
     D("0.10"),
     D("33.33"),
 ]
-# An amount: one relative to what the target can take ("all" of it, a cent more or less,
-# half, a third), any amount in cents, or an edge case.
-amounts = st.one_of(
+# An amount: mostly one relative to what the target can take ("all" of it, a cent more or
+# less, half, a third); else any amount in cents, or an edge case.
+amounts = mostly(
     st.sampled_from(["all", "half", "all+0.01", "all-0.01", "third"]),
-    st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2),
-    st.sampled_from(EDGE_AMOUNTS),
+    st.one_of(
+        st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2),
+        st.sampled_from(EDGE_AMOUNTS),
+    ),
+    odds=2,
 )
 
 EDGE_PRICES = [
@@ -200,12 +203,12 @@ new_dates = mostly(st.integers(-60, 20).map(lambda n: ("today", n)), st.sampled_
 # The date of an action on something: the service's default (today), on or after the
 # document's date, around today, or an edge case (before the document, before the close).
 action_dates = mostly(
+    st.one_of(st.none(), st.integers(0, 10).map(lambda n: ("doc", n))),
     st.one_of(
-        st.none(),
-        st.integers(0, 10).map(lambda n: ("doc", n)),
         st.integers(-30, 5).map(lambda n: ("today", n)),
+        st.sampled_from(EDGE_DATES),
     ),
-    st.sampled_from(EDGE_DATES),
+    odds=3,
 )
 
 # Idempotency keys: none, a fresh one, a fresh one sent twice, or one used before.
@@ -216,6 +219,10 @@ PAYMENT_METHODS = mostly(
 )
 REFUND_METHODS = mostly(
     st.sampled_from(["check", "store_credit", "eft", "card", "cash"]), st.just("bitcoin")
+)
+# A deposit is refunded as money only (store credit would be a deposit of a deposit).
+DEPOSIT_REFUND_METHODS = mostly(
+    st.sampled_from(["check", "eft", "card", "cash"]), st.sampled_from(["store_credit", "bitcoin"])
 )
 
 
@@ -1040,7 +1047,7 @@ class CreditDesk(RuleBasedStateMachine):
         wide=anything,
         user=rep_work,
         amount=amounts,
-        method=REFUND_METHODS,
+        method=DEPOSIT_REFUND_METHODS,
         date=action_dates,
         key=keys,
     )

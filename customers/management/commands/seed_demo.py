@@ -15,10 +15,8 @@ from django.db import transaction
 from config.roles import Role
 from customers.models import BillingTerms, Customer
 from customers.services import customer_create
-from ledger.models import IdempotencyKey
 from invoicing.models import (
     CreditReason,
-    Deposit,
     Document,
     DocumentKind,
     Item,
@@ -39,6 +37,7 @@ from invoicing.services import (
     payment_record,
     refund_prepare,
 )
+from ledger.models import IdempotencyKey
 
 D = datetime.date
 CUSTOMERS = [
