@@ -363,20 +363,32 @@ def document_edit_view(request, pk):
 def credit_memo_from_invoice_view(request, pk):
     """Spectra's "Create Credit Memo" on an invoice (Method 1)."""
     invoice = _get_document(pk)
-    if _resent(request):
-        # A double click or a re-sent form: answer with the memo the first one made (the
-        # quantities it credited are no longer creditable); nothing more is done.
-        try:
-            memo = first_result(request.POST["key"], scope="credit_memo_create", by=request.user)
-        except ValidationError:
-            memo = None  # the key was used for something else: the service says so
-        if memo is not None:
-            messages.success(request, f"Credit Memo {memo.number} saved as a draft.")
-            return redirect(memo)
+    resent = _memo_resent(request)
+    if resent is not None:
+        return resent
     refused = _refused(request, Act.CREDIT_MEMO, invoice)
     if refused is not None:
         return refused
-    return _credit_from_invoice(request, invoice=invoice, memo=None)
+    response = _credit_from_invoice(request, invoice=invoice, memo=None)
+    if response.status_code == 400:
+        # The same form sent twice at once: the first may have committed while this one
+        # was being checked (its quantities are no longer creditable); answer as it did.
+        return _memo_resent(request) or response
+    return response
+
+
+def _memo_resent(request):
+    """A double click or a re-sent form: the memo the first one made; nothing more is done."""
+    if not _resent(request):
+        return None
+    try:
+        memo = first_result(request.POST["key"], scope="credit_memo_create", by=request.user)
+    except ValidationError:
+        return None  # the key was used for something else: the service says so
+    if memo is None:
+        return None
+    messages.success(request, f"Credit Memo {memo.number} saved as a draft.")
+    return redirect(memo)
 
 
 def _credit_from_invoice(request, *, invoice, memo):
