@@ -853,8 +853,10 @@ class CreditDesk(RuleBasedStateMachine):
         method=REFUND_METHODS,
         date=action_dates,
         key=keys,
+        release_by=st.one_of(st.none(), poster_work),
     )
-    def refund_prepare(self, which, wide, user, amount, method, date, key):
+    def refund_prepare(self, which, wide, user, amount, method, date, key, release_by):
+        """Prepare a refund (and maybe have a Poster release it at once)."""
         docs = Document.objects.all()
         if not wide:
             docs = docs.filter(
@@ -865,7 +867,7 @@ class CreditDesk(RuleBasedStateMachine):
         if doc is None:
             return
         credit, available = services.refund_source(doc)
-        self._call(
+        refund = self._call(
             "refund_prepare",
             services.refund_prepare,
             key,
@@ -875,6 +877,10 @@ class CreditDesk(RuleBasedStateMachine):
             date=self._date(date, credit.date if credit else doc.date) or self.today,
             by=self._user(user),
         )
+        if refund is not None and release_by is not None:
+            self._call(
+                "refund_release", services.refund_release, refund=refund, by=self._user(release_by)
+            )
 
     def _refund(self, which, wide, status):
         docs = Document.objects.all()
@@ -1050,12 +1056,13 @@ class CreditDesk(RuleBasedStateMachine):
         method=DEPOSIT_REFUND_METHODS,
         date=action_dates,
         key=keys,
+        release_by=st.one_of(st.none(), poster_work),
     )
-    def deposit_refund_prepare(self, which, wide, user, amount, method, date, key):
+    def deposit_refund_prepare(self, which, wide, user, amount, method, date, key, release_by):
         deposit = self._deposit(which, wide, status=POSTED, remaining__gt=F("reserved"))
         if deposit is None:
             return
-        self._call(
+        refund = self._call(
             "deposit_refund_prepare",
             services.deposit_refund_prepare,
             key,
@@ -1065,6 +1072,13 @@ class CreditDesk(RuleBasedStateMachine):
             date=self._date(date, deposit.date) or self.today,
             by=self._user(user),
         )
+        if refund is not None and release_by is not None:
+            self._call(
+                "deposit_refund_release",
+                services.deposit_refund_release,
+                refund=refund,
+                by=self._user(release_by),
+            )
 
     def _deposit_refund(self, which, wide, status):
         refunds = DepositRefund.objects.all()
