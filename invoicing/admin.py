@@ -1,3 +1,7 @@
+"""The accountants' admin of the A/R desk: item codes and tax profiles (editable), and
+read-only views of documents, applications and deposits (they change only through the
+desk's services)."""
+
 from django.contrib import admin
 
 from invoicing.models import (
@@ -10,6 +14,7 @@ from invoicing.models import (
     Item,
     TaxProfile,
 )
+from ledger.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(Item)
@@ -32,10 +37,8 @@ class TaxProfileAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "rate", "is_active"]
 
 
-class DocumentLineInline(admin.TabularInline):
+class DocumentLineInline(ReadOnlyInline):
     model = DocumentLine
-    extra = 0
-    can_delete = False
     fields = [
         "item",
         "description",
@@ -46,43 +49,15 @@ class DocumentLineInline(admin.TabularInline):
         "tax_profile",
         "tax_amount",
     ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
-    """Read-only: documents change only through the desk's services."""
-
+class DocumentAdmin(ReadOnlyAdmin):
     list_display = ["number", "kind", "customer", "date", "grand_total", "balance_due", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["number", "customer__name"]
     list_select_related = ["customer"]
     inlines = [DocumentLineInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Accountants can see these; they change only through the desk's services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Application)

@@ -14,7 +14,7 @@ from invoicing.selectors import (
 from ledger import selectors as ledger_selectors
 from ledger.aggregates import money_sum
 from ledger.checks import CheckResult
-from ledger.models import Account, SystemRole
+from ledger.models import SystemRole
 from ledger.money import ZERO, format_money
 
 
@@ -103,7 +103,7 @@ def _check_cash_side(doc, result: CheckResult) -> None:
         ZERO,
     )
     if moved != -doc.grand_total:
-        code = Account.objects.filter(system_role=role).values_list("code", flat=True).first()
+        code = ledger_selectors.role_account_code(role)
         result.problems.append(
             f"{doc.number}: its entry moved {code} ({SystemRole(role).label}) by {format_money(moved)}, not {format_money(-doc.grand_total)}"
         )

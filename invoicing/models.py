@@ -1,13 +1,17 @@
 """A/R documents: invoices and credit memos in one table (credits list alongside invoices
 everywhere, as aACE insists), their lines, item codes and tax profiles."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, DecimalField, F, Q, Value, When
 from django.urls import reverse
 
 from customers.models import BillingTerms
+from ledger.aggregates import money_sum
 from ledger.models import Account, SystemRole
+from ledger.money import ZERO
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -95,14 +99,12 @@ class PaymentMethod(models.TextChoices):
             return SystemRole.DEPOSITS
         return SystemRole.BANK
 
-    # The old name, for callers not yet updated: it returns a role, not a code.
-    cash_account_code = cash_account_role
-
 
 class DocumentStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    POSTED = "posted", "Posted"
-    VOID = "void", "Void"
+    # Labels are the names, title-cased: Draft, Posted, Void.
+    DRAFT = "draft"
+    POSTED = "posted"
+    VOID = "void"
 
 
 class CreditReason(models.TextChoices):
@@ -111,6 +113,69 @@ class CreditReason(models.TextChoices):
     CANCELLATION = "cancellation", "Cancellation"
     GOODWILL = "goodwill", "Goodwill"
     OTHER = "other", "Other"
+
+
+def _user():
+    """Who did something (a user is never deleted while rows name them)."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+
+def _optional_user():
+    """Who did something that may not have happened yet (posted, voided, released…)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+
+def _optional_entry():
+    """The journal entry an action wrote, once it happened."""
+    return models.OneToOneField(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+
+class Authored(models.Model):
+    """Who made the row, and when."""
+
+    created_by = _user()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Posted(Authored):
+    """A document that posts (Document, Deposit): its posting and void, who did them, when,
+    and the journal entries they wrote."""
+
+    posting_entry = _optional_entry()
+    posted_by = _optional_user()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    void_entry = _optional_entry()
+    voided_by = _optional_user()
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == DocumentStatus.POSTED
+
+
+class Removable(Authored):
+    """An application (of a credit or a deposit): removing it keeps the row as history."""
+
+    removed_on = models.DateField(null=True, blank=True)
+    removed_by = _optional_user()
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
 
 
 class DocumentSequence(models.Model):
@@ -124,7 +189,26 @@ class DocumentSequence(models.Model):
         return f"{self.prefix}{self.last_number:06d}"
 
 
-class Document(models.Model):
+# aACE's rule, the one definition of "credit": a customer credit is any document with a
+# negative grand total — credit memos, payments (until and after they are applied) and
+# negative invoices — plus a credit memo still at zero (a new draft). Refunds are positive:
+# they pay a credit back. `CREDIT_Q` filters by it and `Document.is_credit` answers it.
+CREDIT_KINDS = (DocumentKind.CREDIT_MEMO,)
+CREDIT_Q = Q(kind__in=CREDIT_KINDS) | Q(grand_total__lt=0)
+
+
+def earmarked_open_expr():
+    """Signed (negative) sum of what payments earmarked for a draft invoice still hold:
+    a posted payment's open amount (with what pending refunds reserve), a draft's total."""
+    return Case(
+        When(status=DocumentStatus.POSTED, then=F("balance_due") + F("reserved")),
+        When(status=DocumentStatus.DRAFT, then=F("grand_total")),
+        default=Value(ZERO),
+        output_field=DecimalField(**MONEY),
+    )
+
+
+class Document(Posted):
     kind = models.CharField(max_length=20, choices=DocumentKind.choices, db_index=True)
     number = models.CharField(max_length=20, unique=True)
     customer = models.ForeignKey(
@@ -175,28 +259,8 @@ class Document(models.Model):
     # The open (outstanding) amount, signed like grand_total. Kept by the services under a
     # row lock; `check_ledger` recomputes it and ties it to the A/R control account.
     balance_due = models.DecimalField(**MONEY, default=0)
-    posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    posted_at = models.DateTimeField(null=True, blank=True)
-    posting_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    voided_at = models.DateTimeField(null=True, blank=True)
     void_date = models.DateField(null=True, blank=True)
-    void_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    updated_by = _user()
     updated_at = models.DateTimeField(auto_now=True)
     # Bumped by every change to what the editor edits; edit forms send back the version they
     # loaded, and a save based on an older one is refused (config.versioning).
@@ -248,8 +312,9 @@ class Document(models.Model):
 
     @property
     def is_credit(self) -> bool:
-        """aACE's rule: any document with a negative grand total is a credit memo."""
-        return not self.is_money and (self.kind == DocumentKind.CREDIT_MEMO or self.grand_total < 0)
+        """The rule of `CREDIT_Q`, on one document: a credit memo, or any document with a
+        negative grand total (so an unapplied payment is a credit too)."""
+        return self.kind in CREDIT_KINDS or self.grand_total < 0
 
     @property
     def title(self) -> str:
@@ -288,19 +353,20 @@ class Document(models.Model):
                 return self.grand_total
             earmarked = getattr(self, "earmarked_open", None)  # annotated by listings
             if earmarked is None:
-                from invoicing.selectors import earmarked_total
-
-                earmarked = earmarked_total(self)
+                earmarked = self.earmarked_total()
             return self.grand_total + earmarked
         return self.balance_due
+
+    def earmarked_total(self) -> Decimal:
+        """What the payments earmarked for this (draft) invoice still hold, negative; the
+        listings annotate the same sum (`invoicing.selectors.documents.document_list`)."""
+        return self.earmarked_payments.filter(kind=DocumentKind.PAYMENT).aggregate(
+            total=money_sum(earmarked_open_expr())
+        )["total"]
 
     @property
     def is_draft(self) -> bool:
         return self.status == DocumentStatus.DRAFT
-
-    @property
-    def is_posted(self) -> bool:
-        return self.status == DocumentStatus.POSTED
 
 
 class DocumentLine(models.Model):
@@ -332,15 +398,11 @@ class DocumentLine(models.Model):
         return f"{self.item.code} {self.quantity} x {self.unit_price}"
 
 
-class ApplicationBatch(models.Model):
+class ApplicationBatch(Authored):
     """One submit of an Apply Credit form. Its key is unique, so a double-clicked or re-sent
     form applies once."""
 
     key = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return self.key
@@ -356,7 +418,7 @@ class ApplicationOrigin(models.TextChoices):
     EARMARK = "earmark", "Payment taken on the invoice"
 
 
-class Application(models.Model):
+class Application(Removable):
     """Pairs a positive open item (an invoice) with a negative one (a credit memo, later a
     payment) and reduces both by `amount`. Writes no journal entry: both sides are in A/R.
     Removing it (unapply) keeps the row, so the history stays visible and open amounts can
@@ -379,15 +441,6 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="applications",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    removed_on = models.DateField(null=True, blank=True)
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["date", "id"]
@@ -400,10 +453,6 @@ class Application(models.Model):
 
     def __str__(self):
         return f"{self.credit} → {self.invoice}: {self.amount}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.removed_at is None
 
 
 class PlannedApplication(models.Model):
@@ -425,7 +474,7 @@ class PlannedApplication(models.Model):
         return f"{self.payment} → {self.invoice}: {self.amount}"
 
 
-class Deposit(models.Model):
+class Deposit(Posted):
     """A customer deposit: money received before there is an invoice (Spectra "Customer
     Deposit"). It posts to Customer Deposits (a liability), not A/R; applying it to an
     invoice moves the applied part into A/R. Store credit refunds also become deposits."""
@@ -453,24 +502,6 @@ class Deposit(models.Model):
         related_name="store_credit_deposit",
         help_text="The store-credit refund this deposit holds.",
     )
-    posting_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    posted_at = models.DateTimeField(null=True, blank=True)
-    void_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    voided_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -496,12 +527,8 @@ class Deposit(models.Model):
     def usable(self):
         return self.remaining - self.reserved if self.status == DocumentStatus.POSTED else 0
 
-    @property
-    def is_posted(self) -> bool:
-        return self.status == DocumentStatus.POSTED
 
-
-class DepositApplication(models.Model):
+class DepositApplication(Removable):
     """Part of a deposit applied to an invoice: Dr Customer Deposits, Cr A/R, at once.
     Removing it writes the reversing entry; the row stays as history."""
 
@@ -512,18 +539,7 @@ class DepositApplication(models.Model):
     amount = models.DecimalField(**MONEY)
     date = models.DateField(db_index=True)
     entry = models.OneToOneField("ledger.JournalEntry", on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    removed_on = models.DateField(null=True, blank=True)
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    removed_at = models.DateTimeField(null=True, blank=True)
-    removal_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    removal_entry = _optional_entry()
 
     class Meta:
         ordering = ["date", "id"]
@@ -534,12 +550,8 @@ class DepositApplication(models.Model):
     def __str__(self):
         return f"{self.deposit} → {self.invoice}: {self.amount}"
 
-    @property
-    def is_active(self) -> bool:
-        return self.removed_at is None
 
-
-class DepositRefund(models.Model):
+class DepositRefund(Authored):
     """Refund This Deposit: pending until a Poster releases it (Dr Customer Deposits, Cr Bank
     or Credit Card Clearing)."""
 
@@ -552,27 +564,13 @@ class DepositRefund(models.Model):
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT
     )
-    entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    entry = _optional_entry()
+    released_by = _optional_user()
     released_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    cancelled_by = _optional_user()
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    reversal_entry = models.OneToOneField(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    reversal_entry = _optional_entry()
+    reversed_by = _optional_user()
     reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -46,6 +46,9 @@ class LedgerSettingsAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Accountants can see these; they change only through the desk's services (every
+    app's read-only admins use this one)."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -56,18 +59,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class JournalLineInline(admin.TabularInline):
-    model = JournalLine
-    fields = ["account", "customer", "debit", "credit", "memo"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """The lines of a read-only record: shown, never added, changed or deleted. Set
+    `fields`; they are all read-only."""
+
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class JournalLineInline(ReadOnlyInline):
+    model = JournalLine
+    fields = ["account", "customer", "debit", "credit", "memo"]
 
 
 @admin.register(JournalEntry)

@@ -14,7 +14,7 @@ Quantities (four decimals) get the same treatment through `quantity_sum`.
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from django.db.models import DecimalField, Func, Sum, Value
+from django.db.models import DecimalField, Func, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from ledger.money import DECIMAL_PLACES, QUANTITY_PLACES, ZERO
@@ -68,3 +68,10 @@ def quantity_sum(expression, **extra) -> Rounded:
         Coalesce(Sum(expression, **extra), Value(Decimal(0)), output_field=QUANTITY_SUM_FIELD),
         places=QUANTITY_PLACES,
     )
+
+
+def grouped_money_subquery(rows, group: str, expression="amount") -> Rounded:
+    """The sum of `expression` over `rows` (a queryset filtered on an OuterRef), grouped
+    by `group`, as a rounded money subquery: `.annotate(x=grouped_money_subquery(…))`."""
+    total = rows.order_by().values(group).annotate(total=Sum(expression)).values("total")
+    return money_subquery(Subquery(total, output_field=MONEY_SUM_FIELD))

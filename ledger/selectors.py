@@ -8,7 +8,7 @@ from django.db.models import F, Q
 
 from ledger.aggregates import money_sum
 from ledger.exceptions import SystemAccountMissing
-from ledger.models import Account, JournalEntry, JournalLine, SystemRole
+from ledger.models import Account, IdempotencyKey, JournalEntry, JournalLine, SystemRole
 
 
 def system_accounts(*roles: str) -> dict[str, Account]:
@@ -30,6 +30,11 @@ def system_accounts(*roles: str) -> dict[str, Account]:
 def system_account(role: str) -> Account:
     """The account that holds a system role (A/R control, Customer Deposits, Bank, …)."""
     return system_accounts(role)[role]
+
+
+def role_account_code(role: str) -> str | None:
+    """The code of the account holding a system role, for messages; None if none does."""
+    return Account.objects.filter(system_role=role).values_list("code", flat=True).first()
 
 
 def _account_filter(account: Account | str) -> dict:
@@ -105,3 +110,10 @@ def entries_for_source(source) -> list[JournalEntry]:
         .prefetch_related("lines__account")
         .order_by("id")
     )
+
+
+def key_result(key: str):
+    """What the request that used an idempotency key produced (`ledger.idempotency`), or
+    None if the key is unused — for scripts (seed_demo) that must add a thing only once."""
+    row = IdempotencyKey.objects.filter(key=key).select_related("result_type").first()
+    return None if row is None else row.result

@@ -1,4 +1,5 @@
-"""`manage.py create_demo_users`: one login per role, for development only."""
+"""`manage.py create_demo_users`: one login per role (two Posters, for four eyes), for
+development only."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,6 +11,8 @@ from config.roles import STAFF_ROLES, Role
 DEMO_USERS = [
     ("rep", "creditdesk-rep", Role.REP, "Riley", "Rep"),
     ("poster", "creditdesk-poster", Role.POSTER, "Pat", "Poster"),
+    # A second Poster: a refund one Poster prepares, the other releases (four eyes).
+    ("poster2", "creditdesk-poster2", Role.POSTER, "Quinn", "Poster"),
     ("accountant", "creditdesk-accountant", Role.ACCOUNTANT, "Alex", "Accountant"),
 ]
 

@@ -1,4 +1,6 @@
-"""`manage.py seed_demo`: deterministic, idempotent demo data.
+"""`manage.py seed_demo`: deterministic, idempotent demo data (customers, documents,
+payments, refunds and deposits). It lives in invoicing because it uses both apps;
+customers never imports invoicing.
 
 Running it twice changes nothing: customers are matched by code and demo documents by
 customer, date and description.
@@ -37,7 +39,7 @@ from invoicing.services import (
     payment_record,
     refund_prepare,
 )
-from ledger.models import IdempotencyKey
+from ledger.selectors import key_result
 
 D = datetime.date
 CUSTOMERS = [
@@ -180,6 +182,24 @@ MSD_PAID = [
 ]
 
 
+# Payments, each keyed: (key, customer, date, amount, method, reference, [(the invoice's
+# date or description, amount applied)]).
+# fmt: off
+PAYMENTS = [
+    # Montboro paid its history by check, as the aACE example shows (Balance 0.00).
+    *(
+        (f"demo-msd-{n}", "MSD", paid, amount, PaymentMethod.CHECK, f"{4100 + n}", [(day, amount)])
+        for n, (paid, day, amount) in enumerate(MSD_PAID, start=1)
+    ),
+    # Harbor Light paid October in full by card; Cedar Ridge overpaid by 31.87.
+    ("demo-harb-1", "HARB", D(2026, 10, 20), "1000.00", PaymentMethod.CARD, "VISA 4242",
+     [("Studio rental, October", "1000.00")]),
+    ("demo-cedar-1", "CEDAR", D(2026, 9, 25), "1400.00", PaymentMethod.EFT, "ACH 77120",
+     [("Clinic brochures", "1368.13")]),
+]
+# fmt: on
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data (safe to run again: it only adds what is missing)."
 
@@ -243,9 +263,9 @@ class Command(BaseCommand):
 
         def pay(key, code, date, amount, method, reference, pays=()):
             nonlocal added
-            done = IdempotencyKey.objects.filter(key=key).first()
+            done = key_result(key)
             if done is not None:
-                return done.result
+                return done
             customer = Customer.objects.get(code=code)
             allocations = [
                 Allocation(document=invoice(code, d), amount=Decimal(a)) for d, a in pays
@@ -263,36 +283,8 @@ class Command(BaseCommand):
             added += 1
             return document_post(document=payment, by=system)
 
-        # Montboro paid its history by check, as the aACE example shows (Balance 0.00).
-        for n, (date, invoice_date, amount) in enumerate(MSD_PAID, start=1):
-            pay(
-                f"demo-msd-{n}",
-                "MSD",
-                date,
-                amount,
-                PaymentMethod.CHECK,
-                f"{4100 + n}",
-                [(invoice_date, amount)],
-            )
-        # Harbor Light paid October in full by card; Cedar Ridge overpaid by 31.87.
-        pay(
-            "demo-harb-1",
-            "HARB",
-            D(2026, 10, 20),
-            "1000.00",
-            PaymentMethod.CARD,
-            "VISA 4242",
-            [("Studio rental, October", "1000.00")],
-        )
-        pay(
-            "demo-cedar-1",
-            "CEDAR",
-            D(2026, 9, 25),
-            "1400.00",
-            PaymentMethod.EFT,
-            "ACH 77120",
-            [("Clinic brochures", "1368.13")],
-        )
+        for row in PAYMENTS:
+            pay(*row)
 
         # Brookside returned 4 catalogs: a posted credit memo, half of it pending refund.
         catalog = invoice("BRKS", "Catalog printing")
@@ -319,9 +311,9 @@ class Command(BaseCommand):
 
         def deposit(key, code, date, amount, method, post=True):
             nonlocal added
-            done = IdempotencyKey.objects.filter(key=key).first()
+            done = key_result(key)
             if done is not None:
-                return done.result
+                return done
             added += 1
             dep = deposit_record(
                 customer=Customer.objects.get(code=code),
@@ -361,24 +353,22 @@ class Command(BaseCommand):
 
     def _second_poster(self):
         """Four eyes: demo refunds prepared by the seed are released by another Poster."""
-        User = get_user_model()
-        user, made = User.objects.get_or_create(
-            username="demo-seed-2", defaults={"first_name": "Demo", "last_name": "Releaser"}
-        )
-        if made:
-            user.set_unusable_password()
-            user.save()
-        user.groups.add(Group.objects.get(name=Role.POSTER))
-        return User.objects.get(pk=user.pk)
+        return _demo_poster("demo-seed-2", "Demo", "Releaser")
 
     def _system_user(self):
         """The author of demo data: a Poster who can't log in."""
-        User = get_user_model()
-        user, made = User.objects.get_or_create(
-            username="demo-seed", defaults={"first_name": "Demo", "last_name": "Data"}
-        )
-        if made:
-            user.set_unusable_password()
-            user.save()
-        user.groups.add(Group.objects.get(name=Role.POSTER))
-        return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+        return _demo_poster("demo-seed", "Demo", "Data")
+
+
+def _demo_poster(username: str, first: str, last: str):
+    """A Poster who can't log in (made once), fresh from the database: no cached
+    permissions."""
+    User = get_user_model()
+    user, made = User.objects.get_or_create(
+        username=username, defaults={"first_name": first, "last_name": last}
+    )
+    if made:
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(Group.objects.get(name=Role.POSTER))
+    return User.objects.get(pk=user.pk)

@@ -1,0 +1,113 @@
+"""Open items: each document's open amount (stored, or recomputed from totals and
+applications as of any date), the open invoices and credits to pair, and the applications
+that pair them. What a credit is lives with the model (`invoicing.models.CREDIT_Q`)."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet
+
+from invoicing.models import (
+    Application,
+    ApplicationBatch,
+    DepositApplication,
+    Document,
+    DocumentStatus,
+)
+from invoicing.selectors.documents import posted_documents
+from ledger.money import ZERO
+
+
+def _applied_q(as_of: datetime.date | None) -> Q:
+    """Applications in force: not removed, or (as of a date) made on or before it and not
+    removed by then."""
+    if as_of is None:
+        return Q(removed_at__isnull=True)
+    return Q(date__lte=as_of) & (Q(removed_on__isnull=True) | Q(removed_on__gt=as_of))
+
+
+def computed_open_amounts(
+    *, as_of: datetime.date | None = None, customer=None, document: Document | None = None
+) -> dict[int, Decimal]:
+    """{document id: open amount} recomputed from totals and applications — the stored
+    `balance_due` must equal it (check_ledger), and aging uses it as of any date. The one
+    computation of an open amount: `open_amount_as_of` is this for one document.
+
+    A document counts from its date until its void date; drafts never count.
+    """
+    docs = Document.objects.exclude(status=DocumentStatus.DRAFT).exclude(posting_entry=None)
+    apps = Application.objects.filter(_applied_q(as_of))
+    deposit_apps = DepositApplication.objects.filter(_applied_q(as_of))
+    if customer is not None:
+        docs = docs.filter(customer=customer)
+        apps = apps.filter(customer=customer)
+        deposit_apps = deposit_apps.filter(invoice__customer=customer)
+    if document is not None:
+        docs = docs.filter(pk=document.pk)
+        apps = apps.filter(Q(invoice=document) | Q(credit=document))
+        deposit_apps = deposit_apps.filter(invoice=document)
+    if as_of is not None:
+        docs = docs.filter(date__lte=as_of).exclude(void_date__lte=as_of)
+    else:
+        docs = docs.filter(status=DocumentStatus.POSTED)
+    open_amounts = dict(docs.values_list("pk", "grand_total"))
+    for invoice_id, credit_id, amount in apps.values_list("invoice_id", "credit_id", "amount"):
+        if invoice_id in open_amounts:
+            open_amounts[invoice_id] -= amount
+        if credit_id in open_amounts:
+            open_amounts[credit_id] += amount
+    for invoice_id, amount in deposit_apps.values_list("invoice_id", "amount"):
+        if invoice_id in open_amounts:
+            open_amounts[invoice_id] -= amount
+    return open_amounts
+
+
+def open_amount_as_of(document: Document, as_of: datetime.date) -> Decimal:
+    """The document's open amount at the end of `as_of` (0 if it wasn't open then)."""
+    return computed_open_amounts(as_of=as_of, document=document).get(document.pk, ZERO)
+
+
+def open_invoices(customer) -> QuerySet[Document]:
+    """The customer's posted documents with a positive open amount, oldest due first."""
+    return (
+        posted_documents()
+        .filter(customer=customer, balance_due__gt=0)
+        .order_by("due_date", "date", "id")
+    )
+
+
+def open_credits(customer) -> QuerySet[Document]:
+    """The customer's posted documents with a negative open amount (credits), oldest first."""
+    return (
+        posted_documents()
+        .filter(customer=customer, balance_due__lt=0)
+        .exclude(balance_due=-F("reserved"))
+        .order_by("date", "id")
+    )
+
+
+def applications_for(document: Document) -> QuerySet[Application]:
+    """Every application touching the document, removed ones included (history)."""
+    return (
+        Application.objects.filter(Q(invoice=document) | Q(credit=document))
+        .select_related("invoice", "credit", "created_by", "removed_by")
+        .order_by("date", "id")
+    )
+
+
+def application_batch_done(key: str) -> bool:
+    return bool(key) and ApplicationBatch.objects.filter(key=key).exists()
+
+
+def bad_applications() -> list[str]:
+    """Applications that don't pair a positive and a negative posted item of one customer."""
+    problems = []
+    for app in Application.objects.select_related("invoice", "credit"):
+        if not (app.invoice.customer_id == app.credit.customer_id == app.customer_id):
+            problems.append(f"application {app.pk} pairs documents of different customers")
+        if app.invoice.grand_total <= 0 or app.credit.grand_total >= 0:
+            problems.append(f"application {app.pk} doesn't pair a positive and a negative item")
+        posted = app.invoice.status == app.credit.status == DocumentStatus.POSTED
+        if app.is_active and not posted:
+            problems.append(f"application {app.pk} is in force on a document that isn't posted")
+    return problems
