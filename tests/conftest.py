@@ -81,6 +81,18 @@ def customer(db):
 
 
 @pytest.fixture
+def alice(db):
+    """An A/R rep, for the tests where two people edit the same record."""
+    return make_user("A/R rep", "alice")
+
+
+@pytest.fixture
+def bob(db):
+    """Another A/R rep (see alice)."""
+    return make_user("A/R rep", "bob")
+
+
+@pytest.fixture
 def rep_client(client, rep):
     client.force_login(rep)
     return client

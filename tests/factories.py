@@ -9,8 +9,15 @@ from django.contrib.auth.models import Group
 
 from config.roles import STAFF_ROLES
 from customers.models import BillingTerms, Customer
-from invoicing.models import Item, TaxProfile
-from invoicing.services import LineInput, document_create, document_post
+from invoicing.models import DocumentKind, Item, TaxProfile
+from invoicing.services import (
+    LineInput,
+    credit_memo_create_from_invoice,
+    deposit_post,
+    deposit_record,
+    document_create,
+    document_post,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -83,3 +90,44 @@ def make_invoice(*, customer, by, lines=None, date=None, post_by=None, **kwargs)
     if post_by is not None:
         doc = document_post(document=doc, by=post_by)
     return doc
+
+
+DAY = datetime.date(2026, 11, 10)
+
+
+def posted_invoice(customer, amount, *, by, post_by, date=datetime.date(2026, 11, 2), item="SVC"):
+    """A posted invoice of one `item` line: 1 × `amount`."""
+    return make_invoice(
+        customer=customer, by=by, post_by=post_by, date=date, lines=[line(item, "1", amount)]
+    )
+
+
+def posted_memo(customer, amount, *, by, post_by, date=DAY, item="REW", **fields):
+    """A posted credit memo of one `item` line: 1 × `amount` (with the default REW item, a
+    reward: a negative open item). `fields` go to document_create (reason, source_invoice…)."""
+    memo = document_create(
+        kind=DocumentKind.CREDIT_MEMO,
+        customer=customer,
+        date=date,
+        lines=[line(item, "1", amount)],
+        by=by,
+        **fields,
+    )
+    return document_post(document=memo, by=post_by)
+
+
+def posted_deposit(customer, amount, *, by, post_by, method="check", date=DAY):
+    """A posted Customer Deposit of `amount`."""
+    deposit = deposit_record(
+        customer=customer, date=date, method=method, amount=Decimal(amount), by=by
+    )
+    return deposit_post(deposit=deposit, by=post_by)
+
+
+def credit_memo_from(invoice, qty, *, by, reason="return", **fields):
+    """A draft credit memo made from `invoice`, crediting `qty` of its first line.
+    `fields` go to credit_memo_create_from_invoice (date, key…)."""
+    first = invoice.lines.order_by("position").first()
+    return credit_memo_create_from_invoice(
+        invoice=invoice, quantities={first.pk: Decimal(qty)}, reason=reason, by=by, **fields
+    )

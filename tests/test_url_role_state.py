@@ -29,7 +29,6 @@ from django.contrib.messages import get_messages
 from django.db import DatabaseError, connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from config.roles import Action, Role, user_may
 from customers.models import Customer
@@ -49,6 +48,7 @@ from invoicing.models import (
 from invoicing.policies import Act, decide
 from ledger.models import AuditEvent, IdempotencyKey, JournalEntry, JournalLine
 from tests.factories import item, line, make_user
+from tests.helpers import today
 from tests.invoicing.books import fast_password_hashing, ledger_problems  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -57,10 +57,6 @@ D = Decimal
 MISSING = 987_654_321  # an id no row has
 USED_KEY = "url-role-state-used-key"  # the rep recorded a payment with it
 SKIPPED_PREFIXES = ("admin/", "static/")
-
-
-def today() -> datetime.date:
-    return timezone.localdate()
 
 
 def new_key() -> str:

@@ -7,7 +7,6 @@ under the row lock."""
 import html
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -15,7 +14,8 @@ from customers import services
 from customers.exceptions import StaleCustomerEdit
 from customers.models import Customer
 from ledger.models import AuditEvent
-from tests.factories import CustomerFactory, make_user
+from tests.factories import CustomerFactory
+from tests.helpers import client_for
 from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -25,22 +25,6 @@ def changed_by(customer: Customer) -> str:
     customer.refresh_from_db()
     when = dateformat.format(timezone.localtime(customer.updated_at), "m/d/Y H:i")
     return f"Changed by {customer.updated_by} at {when} since you opened it."
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alice(db):
-    return make_user("A/R rep", "alice")
-
-
-@pytest.fixture
-def bob(db):
-    return make_user("A/R rep", "bob")
 
 
 def test_second_save_of_a_customer_is_refused_and_keeps_what_was_typed(alice, bob):

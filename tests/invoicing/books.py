@@ -8,21 +8,12 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from ledger.checks import run_all
+from tests.helpers import ledger_problems
 
 SEED_MIGRATIONS = (
     "ledger.migrations.0002_chart_roles_settings",
     "invoicing.migrations.0003_seed_items_taxes_sequences",
 )
-
-
-def ledger_problems() -> list[str]:
-    """What `check_ledger` would report as failing, one line per problem."""
-    return [
-        f"invariant {result.invariant} ({result.title}): {problem}"
-        for result in run_all()
-        for problem in result.problems
-    ]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import datetime
 import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,33 +12,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from invoicing import selectors, services
-from invoicing.models import Application, Document, DocumentKind
+from invoicing.models import Application
 from ledger.checks import run_all
 from ledger.models import JournalEntry, LedgerSettings
-from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.factories import (
+    CustomerFactory,
+    line,
+    make_invoice,
+    make_user,
+    posted_invoice,
+    posted_memo,
+)
+from tests.helpers import fresh, ledger_ok
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 TODAY = datetime.date(2026, 11, 20)
 
 
-def posted_invoice(customer, rep, poster, amount, date=datetime.date(2026, 11, 2)):
-    return make_invoice(
-        customer=customer, by=rep, post_by=poster, date=date, lines=[line("SVC", "1", amount)]
-    )
-
-
-def posted_memo(customer, rep, poster, amount, source=None):
-    memo = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=datetime.date(2026, 11, 3),
-        source_invoice=source,
-        reason="return",
-        lines=[line("SVC", "1", amount)],
-        by=rep,
-    )
-    return services.document_post(document=memo, by=poster)
+# Apply Credit's credit memos: a return of SVC, dated before the applications.
+credit_memo = partial(posted_memo, date=datetime.date(2026, 11, 3), item="SVC", reason="return")
 
 
 def apply_post(
@@ -46,15 +40,6 @@ def apply_post(
     data = {"date": date, "key": key, "action": action}
     data.update({f"amount_{doc.pk}": value for doc, value in amounts.items()})
     return client.post(reverse("invoicing:apply", args=[source.pk]), data, **headers)
-
-
-def fresh(doc):
-    return Document.objects.get(pk=doc.pk)
-
-
-def ledger_ok():
-    bad = [(r.invariant, r.problems) for r in run_all() if not r.ok]
-    assert not bad, bad
 
 
 # --- worked scenarios ---------------------------------------------------------------------------
@@ -87,9 +72,9 @@ def test_scenario_1_apply_the_memo_invoice_balance_700(rep_client, rep, poster, 
 
 def test_scenario_3_price_dispute_600_and_300_owes_900(rep_client, rep, poster, customer):
     """INV-001 $800, INV-002 $300; CM $200 applied to INV-001 → 600 / 300, customer owes 900."""
-    inv1 = posted_invoice(customer, rep, poster, "800.00")
-    inv2 = posted_invoice(customer, rep, poster, "300.00")
-    memo = posted_memo(customer, rep, poster, "200.00", source=inv1)
+    inv1 = posted_invoice(customer, "800.00", by=rep, post_by=poster)
+    inv2 = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "200.00", by=rep, post_by=poster, source_invoice=inv1)
     apply_post(rep_client, memo, {inv1: "200"})
     assert (fresh(inv1).balance_due, fresh(inv2).balance_due) == (D("600.00"), D("300.00"))
     assert selectors.customer_ar_balance(customer) == D("900.00")
@@ -98,9 +83,9 @@ def test_scenario_3_price_dispute_600_and_300_owes_900(rep_client, rep, poster, 
 
 def test_scenario_4_partial_application_leaves_100(rep_client, rep, poster, customer):
     """CM $500 applied $200 to INV-001 and $200 to INV-002 → CM remaining $100 for later."""
-    inv1 = posted_invoice(customer, rep, poster, "1000.00")
-    inv2 = posted_invoice(customer, rep, poster, "400.00")
-    memo = posted_memo(customer, rep, poster, "500.00")
+    inv1 = posted_invoice(customer, "1000.00", by=rep, post_by=poster)
+    inv2 = posted_invoice(customer, "400.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
     apply_post(rep_client, memo, {inv1: "200.00", inv2: "200.00"})
     assert fresh(memo).balance_due == D("-100.00")
     assert (fresh(inv1).balance_due, fresh(inv2).balance_due) == (D("800.00"), D("200.00"))
@@ -112,9 +97,9 @@ def test_scenario_4_partial_application_leaves_100(rep_client, rep, poster, cust
 
 def test_apply_from_an_invoice_takes_several_credits(rep_client, rep, poster, customer):
     """On an open invoice, Apply Credit lists the customer's credits and applies several."""
-    inv = posted_invoice(customer, rep, poster, "1000.00")
-    m1 = posted_memo(customer, rep, poster, "150.00")
-    m2 = posted_memo(customer, rep, poster, "250.00")
+    inv = posted_invoice(customer, "1000.00", by=rep, post_by=poster)
+    m1 = credit_memo(customer, "150.00", by=rep, post_by=poster)
+    m2 = credit_memo(customer, "250.00", by=rep, post_by=poster)
     page = rep_client.get(reverse("invoicing:apply", args=[inv.pk])).content.decode()
     assert m1.number in page and m2.number in page
     apply_post(rep_client, inv, {m1: "150", m2: "100"})
@@ -139,8 +124,8 @@ def test_bad_amount_is_refused_next_to_its_row_and_nothing_applied(
     rep_client, rep, poster, customer, value, message
 ):
     """More than the invoice's balance, negative, over two decimals, letters: an inline error."""
-    inv = posted_invoice(customer, rep, poster, "300.00")
-    memo = posted_memo(customer, rep, poster, "500.00")
+    inv = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
     response = apply_post(rep_client, memo, {inv: value})
     assert response.status_code == 400
     html = response.content.decode()
@@ -152,9 +137,9 @@ def test_bad_amount_is_refused_next_to_its_row_and_nothing_applied(
 
 def test_more_than_the_remaining_credit_is_refused(rep_client, rep, poster, customer):
     """Together the rows may not exceed the credit's remainder; nothing is applied."""
-    inv1 = posted_invoice(customer, rep, poster, "300.00")
-    inv2 = posted_invoice(customer, rep, poster, "300.00")
-    memo = posted_memo(customer, rep, poster, "400.00")
+    inv1 = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    inv2 = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "400.00", by=rep, post_by=poster)
     response = apply_post(rep_client, memo, {inv1: "300", inv2: "200"})
     assert response.status_code == 400
     assert "more than the 400.00 open on" in response.content.decode()
@@ -163,11 +148,11 @@ def test_more_than_the_remaining_credit_is_refused(rep_client, rep, poster, cust
 
 def test_only_posted_documents_of_the_same_customer_pair(rep, poster, customer):
     """A draft, a void document or another customer's invoice can't be applied to."""
-    memo = posted_memo(customer, rep, poster, "100.00")
+    memo = credit_memo(customer, "100.00", by=rep, post_by=poster)
     draft = make_invoice(customer=customer, by=rep)
-    other = posted_invoice(CustomerFactory(), rep, poster, "100.00")
+    other = posted_invoice(CustomerFactory(), "100.00", by=rep, post_by=poster)
     voided = services.document_void(
-        document=posted_invoice(customer, rep, poster, "50.00"), by=poster, date=TODAY
+        document=posted_invoice(customer, "50.00", by=rep, post_by=poster), by=poster, date=TODAY
     )
     for target, message in [(draft, "not posted"), (other, "another customer"), (voided, "void")]:
         with pytest.raises(ValidationError, match=message):
@@ -178,8 +163,8 @@ def test_only_posted_documents_of_the_same_customer_pair(rep, poster, customer):
 
 
 def test_a_document_with_applications_cannot_be_voided(rep, poster, customer):
-    inv = posted_invoice(customer, rep, poster, "100.00")
-    memo = posted_memo(customer, rep, poster, "40.00")
+    inv = posted_invoice(customer, "100.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "40.00", by=rep, post_by=poster)
     services.credit_apply(
         source=memo, allocations=[services.Allocation(inv, D("40"))], by=rep, date=TODAY
     )
@@ -189,8 +174,8 @@ def test_a_document_with_applications_cannot_be_voided(rep, poster, customer):
 
 def test_application_in_a_closed_period_is_refused(rep, poster, customer):
     """An application has its own date, which may not fall in the closed period."""
-    inv = posted_invoice(customer, rep, poster, "100.00")
-    memo = posted_memo(customer, rep, poster, "40.00")
+    inv = posted_invoice(customer, "100.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "40.00", by=rep, post_by=poster)
     LedgerSettings.objects.update(books_closed_through=datetime.date(2026, 11, 10))
     with pytest.raises(ValidationError, match="books are closed"):
         services.credit_apply(
@@ -209,7 +194,7 @@ def test_application_in_a_closed_period_is_refused(rep, poster, customer):
 
 
 def test_accountant_cannot_apply(client, accountant, rep, poster, customer):
-    memo = posted_memo(customer, rep, poster, "40.00")
+    memo = credit_memo(customer, "40.00", by=rep, post_by=poster)
     client.force_login(accountant)
     assert client.get(reverse("invoicing:apply", args=[memo.pk])).status_code == 403
 
@@ -219,8 +204,8 @@ def test_accountant_cannot_apply(client, accountant, rep, poster, customer):
 
 def test_the_same_form_submitted_twice_applies_once(rep_client, rep, poster, customer):
     """A double-clicked or re-sent Apply (same form key) applies once."""
-    inv = posted_invoice(customer, rep, poster, "500.00")
-    memo = posted_memo(customer, rep, poster, "100.00")
+    inv = posted_invoice(customer, "500.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "100.00", by=rep, post_by=poster)
     first = apply_post(rep_client, memo, {inv: "60"}, key="same-form")
     second = apply_post(rep_client, memo, {inv: "60"}, key="same-form")
     assert first.status_code == 302 and second.status_code == 302
@@ -235,8 +220,8 @@ def test_twenty_reps_applying_one_credit_at_once_never_over_apply():
     ≤ $100, every loser gets a clear error, check_ledger passes."""
     rep, poster = make_user("A/R rep", "rep_race"), make_user("Poster", "poster_race")
     customer = CustomerFactory()
-    invoices = [posted_invoice(customer, rep, poster, "100.00") for _ in range(20)]
-    memo = posted_memo(customer, rep, poster, "100.00")
+    invoices = [posted_invoice(customer, "100.00", by=rep, post_by=poster) for _ in range(20)]
+    memo = credit_memo(customer, "100.00", by=rep, post_by=poster)
     barrier = threading.Barrier(20)
     outcomes = []
 
@@ -273,8 +258,8 @@ def test_twenty_reps_applying_one_credit_at_once_never_over_apply():
 
 def test_unapply_restores_both_and_keeps_the_history(rep_client, rep, poster, customer):
     """Removing an application restores both open amounts; the removal (who, when) stays visible."""
-    inv = posted_invoice(customer, rep, poster, "500.00")
-    memo = posted_memo(customer, rep, poster, "100.00")
+    inv = posted_invoice(customer, "500.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "100.00", by=rep, post_by=poster)
     apply_post(rep_client, memo, {inv: "100"})
     app = Application.objects.get()
     response = rep_client.post(reverse("invoicing:unapply", args=[inv.pk, app.pk]))
@@ -292,8 +277,10 @@ def test_unapply_restores_both_and_keeps_the_history(rep_client, rep, poster, cu
 
 def test_open_amounts_as_of_a_date_follow_application_dates(rep, poster, customer):
     """Aging uses the application's date: before it the invoice was fully open."""
-    inv = posted_invoice(customer, rep, poster, "500.00", date=datetime.date(2026, 10, 1))
-    memo = posted_memo(customer, rep, poster, "100.00")
+    inv = posted_invoice(
+        customer, "500.00", by=rep, post_by=poster, date=datetime.date(2026, 10, 1)
+    )
+    memo = credit_memo(customer, "100.00", by=rep, post_by=poster)
     app = services.credit_apply(
         source=memo,
         allocations=[services.Allocation(inv, D("100"))],
@@ -313,18 +300,22 @@ def test_open_amounts_as_of_a_date_follow_application_dates(rep, poster, custome
 
 
 def test_screen_lists_open_invoices_oldest_due_first(rep_client, rep, poster, customer):
-    late = posted_invoice(customer, rep, poster, "100.00", date=datetime.date(2026, 10, 1))
-    early = posted_invoice(customer, rep, poster, "100.00", date=datetime.date(2026, 9, 1))
-    memo = posted_memo(customer, rep, poster, "50.00")
+    late = posted_invoice(
+        customer, "100.00", by=rep, post_by=poster, date=datetime.date(2026, 10, 1)
+    )
+    early = posted_invoice(
+        customer, "100.00", by=rep, post_by=poster, date=datetime.date(2026, 9, 1)
+    )
+    memo = credit_memo(customer, "50.00", by=rep, post_by=poster)
     html = rep_client.get(reverse("invoicing:apply", args=[memo.pk])).content.decode()
     assert html.index(f'id="row-{early.pk}"') < html.index(f'id="row-{late.pk}"')
 
 
 def test_typing_rerenders_the_summary_with_new_balances(rep_client, rep, poster, customer):
     """htmx: the summary fragment carries the running total, remaining credit and each row's new balance."""
-    inv1 = posted_invoice(customer, rep, poster, "300.00")
-    inv2 = posted_invoice(customer, rep, poster, "300.00")
-    memo = posted_memo(customer, rep, poster, "500.00")
+    inv1 = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    inv2 = posted_invoice(customer, "300.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
     response = apply_post(
         rep_client,
         memo,
@@ -344,10 +335,16 @@ def test_typing_rerenders_the_summary_with_new_balances(rep_client, rep, poster,
 def test_apply_oldest_first_fills_from_the_remainder_and_clear_empties(
     rep_client, rep, poster, customer
 ):
-    inv1 = posted_invoice(customer, rep, poster, "300.00", date=datetime.date(2026, 9, 1))
-    inv2 = posted_invoice(customer, rep, poster, "300.00", date=datetime.date(2026, 10, 1))
-    inv3 = posted_invoice(customer, rep, poster, "300.00", date=datetime.date(2026, 10, 5))
-    memo = posted_memo(customer, rep, poster, "500.00")
+    inv1 = posted_invoice(
+        customer, "300.00", by=rep, post_by=poster, date=datetime.date(2026, 9, 1)
+    )
+    inv2 = posted_invoice(
+        customer, "300.00", by=rep, post_by=poster, date=datetime.date(2026, 10, 1)
+    )
+    inv3 = posted_invoice(
+        customer, "300.00", by=rep, post_by=poster, date=datetime.date(2026, 10, 5)
+    )
+    memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
     html = apply_post(rep_client, memo, {}, action="fill", HTTP_HX_REQUEST="true").content.decode()
     assert f'name="amount_{inv1.pk}" value="300.00"' in html
     assert f'name="amount_{inv2.pk}" value="200.00"' in html
@@ -364,7 +361,7 @@ def test_apply_oldest_first_fills_from_the_remainder_and_clear_empties(
 
 
 def test_apply_screen_costs_fixed_queries_for_5_and_200_invoices(rep_client, rep, poster, customer):
-    memo = posted_memo(customer, rep, poster, "50.00")
+    memo = credit_memo(customer, "50.00", by=rep, post_by=poster)
     url = reverse("invoicing:apply", args=[memo.pk])
 
     def count():
@@ -373,17 +370,17 @@ def test_apply_screen_costs_fixed_queries_for_5_and_200_invoices(rep_client, rep
         return len(ctx.captured_queries)
 
     for _ in range(5):
-        posted_invoice(customer, rep, poster, "10.00")
+        posted_invoice(customer, "10.00", by=rep, post_by=poster)
     small = count()
     for _ in range(195):
-        posted_invoice(customer, rep, poster, "10.00")
+        posted_invoice(customer, "10.00", by=rep, post_by=poster)
     assert count() == small
 
 
 def test_apply_of_many_rows_is_a_bounded_number_of_queries(rep, poster, customer):
     """One credit applied to 60 invoices in one call: bulk writes, not a round trip per row."""
-    invoices = [posted_invoice(customer, rep, poster, "10.00") for _ in range(60)]
-    memo = posted_memo(customer, rep, poster, "600.00")
+    invoices = [posted_invoice(customer, "10.00", by=rep, post_by=poster) for _ in range(60)]
+    memo = credit_memo(customer, "600.00", by=rep, post_by=poster)
     allocations = [services.Allocation(inv, D("10")) for inv in invoices]
     with CaptureQueriesContext(connection) as ctx:
         services.credit_apply(source=memo, allocations=allocations, by=rep, date=TODAY, key="bulk")
@@ -392,8 +389,8 @@ def test_apply_of_many_rows_is_a_bounded_number_of_queries(rep, poster, customer
 
 
 def test_check_ledger_catches_a_corrupted_application(rep, poster, customer):
-    inv = posted_invoice(customer, rep, poster, "100.00")
-    memo = posted_memo(customer, rep, poster, "40.00")
+    inv = posted_invoice(customer, "100.00", by=rep, post_by=poster)
+    memo = credit_memo(customer, "40.00", by=rep, post_by=poster)
     services.credit_apply(
         source=memo, allocations=[services.Allocation(inv, D("40"))], by=rep, date=TODAY
     )

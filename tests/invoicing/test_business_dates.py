@@ -25,7 +25,8 @@ from invoicing.models import (
     TaxProfile,
 )
 from ledger.models import JournalEntry, LedgerSettings
-from tests.factories import line, make_invoice
+from tests.factories import line, make_invoice, posted_deposit, posted_invoice, posted_memo
+from tests.helpers import first_line
 from tests.invoicing.books import books_stay_balanced, fast_password_hashing  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "books_stay_balanced")
@@ -42,33 +43,6 @@ def too_early_or_late(html: str) -> bool:
 def date_error_shown(response) -> bool:
     html = response.content.decode()
     return response.status_code == 400 and too_early_or_late(html)
-
-
-def first_line(doc):
-    return doc.lines.order_by("position").first()
-
-
-def posted_reward(customer, rep, poster, amount="-100.00"):
-    memo = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        reason="goodwill",
-        lines=[line("REW", "1", amount)],
-        by=rep,
-    )
-    return services.document_post(document=memo, by=poster)
-
-
-def posted_deposit(customer, rep, poster, amount="100.00"):
-    deposit = services.deposit_record(
-        customer=customer, date=DAY, method="check", amount=D(amount), by=rep
-    )
-    return services.deposit_post(deposit=deposit, by=poster)
-
-
-def posted_invoice(customer, rep, poster, amount="50.00"):
-    return make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", amount)])
 
 
 # --- forms: a message next to the date, status 400, never 500 -------------------------------
@@ -116,7 +90,7 @@ def test_editing_a_draft_refuses_out_of_range_dates(rep_client, rep, customer, d
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_credit_from_invoice_refuses_out_of_range_dates(rep_client, rep, poster, customer, date):
-    inv = posted_invoice(customer, rep, poster)
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     ln = first_line(inv)
     response = rep_client.post(
         reverse("invoicing:credit_from_invoice", args=[inv.pk]),
@@ -129,8 +103,8 @@ def test_credit_from_invoice_refuses_out_of_range_dates(rep_client, rep, poster,
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_apply_credit_refuses_out_of_range_dates(rep_client, rep, poster, customer, date):
-    memo = posted_reward(customer, rep, poster)
-    inv = posted_invoice(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     response = rep_client.post(
         reverse("invoicing:apply", args=[memo.pk]),
         {"date": date, "key": "k-1", "action": "apply", f"amount_{inv.pk}": "10.00"},
@@ -152,7 +126,7 @@ def test_record_payment_refuses_out_of_range_dates(client, rep, customer, date):
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_payment_on_an_invoice_refuses_out_of_range_dates(client, rep, poster, customer, date):
-    inv = posted_invoice(customer, rep, poster)
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     client.force_login(rep)
     response = client.post(
         reverse("invoicing:payment_or_refund", args=[inv.pk]),
@@ -171,7 +145,7 @@ def test_payment_on_an_invoice_refuses_out_of_range_dates(client, rep, poster, c
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_refund_refuses_out_of_range_dates(client, rep, poster, customer, date):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     client.force_login(rep)
     response = client.post(
         reverse("invoicing:payment_or_refund", args=[memo.pk]),
@@ -204,7 +178,7 @@ def test_deposit_refuses_out_of_range_dates(client, rep, customer, date):
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_deposit_refund_refuses_out_of_range_dates(client, rep, poster, customer, date):
-    deposit = posted_deposit(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     client.force_login(rep)
     response = client.post(
         reverse("deposits:refund", args=[deposit.pk]),
@@ -216,8 +190,8 @@ def test_deposit_refund_refuses_out_of_range_dates(client, rep, poster, customer
 
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_apply_deposit_refuses_out_of_range_dates(client, rep, poster, customer, date):
-    deposit = posted_deposit(customer, rep, poster)
-    inv = posted_invoice(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     client.force_login(rep)
     response = client.post(
         reverse("invoicing:apply_deposit", args=[inv.pk]),
@@ -230,7 +204,7 @@ def test_apply_deposit_refuses_out_of_range_dates(client, rep, poster, customer,
 @pytest.mark.parametrize("date", OUT_OF_RANGE)
 def test_void_refuses_out_of_range_dates(client, rep, poster, customer, date):
     """Voids used to be posted dated 9999-12-31."""
-    inv = posted_invoice(customer, rep, poster)
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     entries = JournalEntry.objects.count()
     client.force_login(poster)
     response = client.post(reverse("invoicing:void", args=[inv.pk]), {"date": date})
@@ -264,7 +238,7 @@ def test_document_services_refuse_out_of_range_dates(customer, rep, poster, date
     draft = make_invoice(customer=customer, by=rep)
     with pytest.raises(ValidationError):
         services.document_update_draft(document=draft, date=date, lines=[line()], by=rep)
-    inv = posted_invoice(customer, rep, poster)
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
     with pytest.raises(ValidationError):
         services.credit_memo_create_from_invoice(
             invoice=inv,
@@ -282,9 +256,9 @@ def test_document_services_refuse_out_of_range_dates(customer, rep, poster, date
 
 @pytest.mark.parametrize("date", [FIRST, LAST])
 def test_money_services_refuse_out_of_range_dates(customer, rep, poster, date):
-    memo = posted_reward(customer, rep, poster)
-    inv = posted_invoice(customer, rep, poster)
-    deposit = posted_deposit(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
+    inv = posted_invoice(customer, "50.00", by=rep, post_by=poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     documents, entries = Document.objects.count(), JournalEntry.objects.count()
     with pytest.raises(ValidationError):
         services.payment_record(
@@ -316,7 +290,7 @@ def test_money_services_refuse_out_of_range_dates(customer, rep, poster, date):
 
 @pytest.mark.parametrize("date", [FIRST, LAST])
 def test_refund_release_refuses_out_of_range_dates(customer, rep, poster, date):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     refund = services.refund_prepare(
         document=memo, amount=D("10.00"), method="check", date=DAY, by=rep
     )

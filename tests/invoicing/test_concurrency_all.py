@@ -55,8 +55,16 @@ from invoicing.models import (
 )
 from ledger import services as ledger_services
 from ledger.models import IdempotencyKey, JournalEntry
-from tests.factories import CustomerFactory, line, make_invoice, make_user
-from tests.invoicing.books import fast_password_hashing, ledger_problems  # noqa: F401
+from tests.factories import (
+    CustomerFactory,
+    line,
+    make_invoice,
+    make_user,
+    posted_deposit,
+    posted_memo,
+)
+from tests.helpers import fresh, ledger_ok
+from tests.invoicing.books import fast_password_hashing  # noqa: F401
 
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
@@ -152,15 +160,6 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
-def books_tie_out() -> None:
-    problems = ledger_problems()
-    assert not problems, "check_ledger fails:\n" + "\n".join(problems)
-
-
 # --- what the races start from ------------------------------------------------------------------
 
 
@@ -182,25 +181,6 @@ def invoice(customer, rep, poster, amount="100.00", *, posted=True):
         date=DAY,
         lines=[line("SVC", "1", amount, "OUT")],
     )
-
-
-def memo(customer, rep, poster, amount="100.00"):
-    """A posted reward credit memo: a negative open item of `amount`."""
-    draft = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        lines=[line("REW", "1", amount, "OUT")],
-        by=rep,
-    )
-    return services.document_post(document=draft, by=poster)
-
-
-def deposit(customer, rep, poster, amount="500.00"):
-    recorded = services.deposit_record(
-        customer=customer, date=DAY, method="check", amount=D(amount), by=rep
-    )
-    return services.deposit_post(deposit=recorded, by=poster)
 
 
 def entries_for(obj) -> int:
@@ -264,7 +244,7 @@ def identical_document_submissions_have_one_effect(people):
     same_request(partial(services.document_cancel_draft, document=draft, by=rep, key=key()))
     assert fresh(draft).status == DocumentStatus.VOID
     assert entries_for(draft) == 0
-    books_tie_out()
+    ledger_ok()
 
 
 def conflicting_document_actions_never_over_credit_or_double_post(people):
@@ -322,7 +302,7 @@ def conflicting_document_actions_never_over_credit_or_double_post(people):
 
     # Void a credit memo while seven reps apply it: either the void wins and nothing is
     # applied, or it is refused because something already was.
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
     targets = [invoice(customer, rep, poster, "30.00") for _ in range(N - 1)]
     race = competing(
         [partial(services.document_void, document=fresh(credit), by=poster, date=DAY, key=key())]
@@ -348,7 +328,7 @@ def conflicting_document_actions_never_over_credit_or_double_post(people):
         assert applied.count() == len(race.ok) == 3, race.messages()
         assert credit.balance_due == D("-10.00")
         assert any("can't be voided" in m for m in race.messages()), race.messages()
-    books_tie_out()
+    ledger_ok()
 
 
 def unapply_all_and_void_while_unapplying(people):
@@ -358,8 +338,8 @@ def unapply_all_and_void_while_unapplying(people):
     rep, poster, _ = people
     customer = CustomerFactory()
     target = invoice(customer, rep, poster, "100.00")
-    credit = memo(customer, rep, poster, "30.00")
-    held = deposit(customer, rep, poster, "40.00")
+    credit = posted_memo(customer, "30.00", by=rep, post_by=poster)
+    held = posted_deposit(customer, "40.00", by=rep, post_by=poster)
     [app] = services.credit_apply(
         source=credit, allocations=[Allocation(target, D("30.00"))], by=rep, date=DAY
     )
@@ -390,7 +370,7 @@ def unapply_all_and_void_while_unapplying(people):
     assert set(race.messages()) == {"That application was already removed."}
     assert fresh(credit).balance_due == D("-30.00")
     assert fresh(held).remaining == D("40.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def closing_the_books_while_posting(people):
@@ -409,7 +389,7 @@ def closing_the_books_while_posting(people):
     assert all("books are closed" in m for m in race.messages()), race.messages()
     posted = Document.objects.filter(pk__in=[d.pk for d in drafts], status=DocumentStatus.POSTED)
     assert posted.count() == len(race.ok) - 1
-    books_tie_out()
+    ledger_ok()
 
 
 def test_documents_at_once(people):
@@ -427,7 +407,7 @@ def test_documents_at_once(people):
 def identical_apply_and_unapply_have_one_effect(people):
     rep, poster, _ = people
     customer = CustomerFactory()
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
     target = invoice(customer, rep, poster, "100.00")
 
     applications = same_request(
@@ -451,13 +431,13 @@ def identical_apply_and_unapply_have_one_effect(people):
     assert fresh(target).balance_due == D("100.00")
     assert fresh(credit).balance_due == D("-100.00")
     assert Application.objects.get(credit=credit).removed_at is not None
-    books_tie_out()
+    ledger_ok()
 
 
 def one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people):
     rep, poster, _ = people
     customer = CustomerFactory()
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
     targets = [invoice(customer, rep, poster, "40.00") for _ in range(N)]
 
     race = competing(
@@ -480,7 +460,7 @@ def one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people):
 
     # The same from the other side: eight credits applied to one invoice at once.
     one = invoice(customer, rep, poster, "100.00")
-    credits = [memo(customer, rep, poster, "40.00") for _ in range(N)]
+    credits = [posted_memo(customer, "40.00", by=rep, post_by=poster) for _ in range(N)]
     race = competing(
         [
             partial(
@@ -507,7 +487,7 @@ def one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people):
     )
     assert len(race.ok) == 1, race.messages()
     assert fresh(one).balance_due == D("60.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def test_apply_and_unapply_at_once(people):
@@ -565,7 +545,7 @@ def identical_payment_submissions_record_one_payment(people):
     assert Document.objects.filter(kind=DocumentKind.PAYMENT, customer=customer).count() == 3
     assert fresh(on_draft).earmarked_for_id == draft.pk
     assert fresh(on_posted).planned_applications.get().amount == D("20.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
@@ -618,7 +598,7 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
         allocations=[Allocation(document=other, amount=D("100.00"))],
         by=rep,
     )
-    credits = [memo(customer, rep, poster, "50.00") for _ in range(N - 1)]
+    credits = [posted_memo(customer, "50.00", by=rep, post_by=poster) for _ in range(N - 1)]
     race = competing(
         [partial(services.document_post, document=fresh(planned), by=poster, key=key())]
         + [
@@ -663,7 +643,7 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
     applied = Application.objects.filter(invoice=draft, removed_at__isnull=True)
     assert [(a.origin, a.amount) for a in applied] == [(ApplicationOrigin.EARMARK, D("100.00"))]
     assert fresh(draft).balance_due == fresh(earmarked).balance_due == 0
-    books_tie_out()
+    ledger_ok()
 
 
 def test_payments_at_once(people):
@@ -680,7 +660,7 @@ def test_payments_at_once(people):
 def identical_refund_submissions_have_one_effect(people):
     rep, poster, poster2 = people
     customer = CustomerFactory()
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
 
     def prepare(amount="60.00", method="check"):
         return partial(
@@ -720,13 +700,13 @@ def identical_refund_submissions_have_one_effect(people):
     same_request(partial(services.refund_reverse, refund=store, by=poster, date=DAY, key=key()))
     assert Deposit.objects.get(source_refund=store).status == DocumentStatus.VOID
     assert fresh(credit).balance_due == D("-100.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def conflicting_refunds_never_pay_out_more_than_the_credit(people):
     rep, poster, poster2 = people
     customer = CustomerFactory()
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
 
     # Eight refunds of 60 from a 100 credit: one fits.
     race = competing(
@@ -812,7 +792,7 @@ def conflicting_refunds_never_pay_out_more_than_the_credit(people):
 
     # Void a credit memo while seven reps prepare refunds from it: either the void wins and
     # nothing is reserved, or it is refused because a refund is pending.
-    other = memo(customer, rep, poster, "50.00")
+    other = posted_memo(customer, "50.00", by=rep, post_by=poster)
     race = competing(
         [partial(services.document_void, document=fresh(other), by=poster, date=DAY, key=key())]
         + [
@@ -869,7 +849,7 @@ def conflicting_refunds_never_pay_out_more_than_the_credit(people):
     else:  # applied first: the reversal was refused; 4 × 10 use up the 40
         assert applied.count() == len(race.ok) == 4, race.messages()
         assert store_deposit.remaining == 0
-    books_tie_out()
+    ledger_ok()
 
 
 def test_refunds_at_once(people):
@@ -935,7 +915,7 @@ def identical_deposit_submissions_have_one_effect(people):
     )
     same_request(partial(services.deposit_cancel, deposit=draft, by=rep, key=key()))
     assert fresh(draft).status == DocumentStatus.VOID
-    books_tie_out()
+    ledger_ok()
 
 
 def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(people):
@@ -943,7 +923,7 @@ def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(peo
     customer = CustomerFactory()
 
     # Eight applications of 150 to one 400 invoice from one 500 deposit: two fit.
-    held = deposit(customer, rep, poster, "500.00")
+    held = posted_deposit(customer, "500.00", by=rep, post_by=poster)
     target = invoice(customer, rep, poster, "400.00")
     race = competing(
         [
@@ -965,7 +945,7 @@ def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(peo
 
     # Eight applications of 150 from one 500 deposit to eight invoices: three fit.
     targets = [invoice(customer, rep, poster, "150.00") for _ in range(N)]
-    held = deposit(customer, rep, poster, "500.00")
+    held = posted_deposit(customer, "500.00", by=rep, post_by=poster)
     race = competing(
         [
             partial(
@@ -995,7 +975,7 @@ def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(peo
     assert fresh(held).remaining == D("200.00")
 
     # Void a deposit while seven reps apply it: one side wins.
-    held = deposit(customer, rep, poster, "500.00")
+    held = posted_deposit(customer, "500.00", by=rep, post_by=poster)
     targets = [invoice(customer, rep, poster, "50.00") for _ in range(N - 1)]
     race = competing(
         [partial(services.deposit_void, deposit=fresh(held), by=poster, date=DAY, key=key())]
@@ -1021,7 +1001,7 @@ def conflicting_deposit_applications_never_exceed_the_deposit_or_the_invoice(peo
     else:
         assert applied.count() == len(race.ok) == N - 1
         assert held.remaining == D("500.00") - (N - 1) * D("50.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def test_deposits_at_once(people):
@@ -1036,7 +1016,7 @@ def test_deposits_at_once(people):
 def identical_deposit_refund_submissions_have_one_effect(people):
     rep, poster, poster2 = people
     customer = CustomerFactory()
-    held = deposit(customer, rep, poster, "100.00")
+    held = posted_deposit(customer, "100.00", by=rep, post_by=poster)
 
     def prepare(amount="60.00"):
         return partial(
@@ -1071,13 +1051,13 @@ def identical_deposit_refund_submissions_have_one_effect(people):
     assert fresh(pending).status == DocumentStatus.VOID
     assert fresh(held).reserved == 0
     assert fresh(held).remaining == D("100.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def conflicting_deposit_refunds_never_pay_out_more_than_the_deposit(people):
     rep, poster, poster2 = people
     customer = CustomerFactory()
-    held = deposit(customer, rep, poster, "100.00")
+    held = posted_deposit(customer, "100.00", by=rep, post_by=poster)
 
     race = competing(
         [
@@ -1160,7 +1140,7 @@ def conflicting_deposit_refunds_never_pay_out_more_than_the_deposit(people):
     assert fresh(held).usable == D("40.00")
 
     # Void a deposit while seven reps prepare refunds of it: one side wins.
-    other = deposit(customer, rep, poster, "50.00")
+    other = posted_deposit(customer, "50.00", by=rep, post_by=poster)
     race = competing(
         [partial(services.deposit_void, deposit=fresh(other), by=poster, date=DAY, key=key())]
         + [
@@ -1184,7 +1164,7 @@ def conflicting_deposit_refunds_never_pay_out_more_than_the_deposit(people):
     else:  # 5 × 10 reserve the whole 50; the void was refused
         assert pending.count() == len(race.ok) == 5, race.messages()
         assert other.reserved == D("50.00")
-    books_tie_out()
+    ledger_ok()
 
 
 def test_deposit_refunds_at_once(people):
@@ -1249,7 +1229,7 @@ def test_http_double_submits_do_one_thing(people):
     assert fresh(target).balance_due == D("250.00")
 
     # Refund of a whole credit ("<" then Save).
-    credit = memo(customer, rep, poster, "100.00")
+    credit = posted_memo(customer, "100.00", by=rep, post_by=poster)
     assert_same_redirect(
         post_twice_at_once(
             rep,
@@ -1312,7 +1292,7 @@ def test_http_double_submits_do_one_thing(people):
     )
     assert fresh(draft).status == DocumentStatus.POSTED
     assert entries_for(draft) == 1
-    books_tie_out()
+    ledger_ok()
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -1355,4 +1335,4 @@ def test_customers_at_once(people):
         )
     )
     assert location == Customer.objects.get(code="RACE3").get_absolute_url()
-    books_tie_out()
+    ledger_ok()

@@ -16,34 +16,11 @@ from invoicing.models import Document, DocumentKind, DocumentLine
 from ledger.checks import run_all
 from ledger.models import JournalEntry, SystemRole
 from ledger.selectors import account_balance
-from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.factories import CustomerFactory, credit_memo_from, line, make_invoice, make_user
+from tests.helpers import assert_entry_lines, first_line, ledger_ok
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def entry_lines(document):
-    """{account role (or code): (debit, credit)} of a document's posting entry."""
-    entry = JournalEntry.objects.get(pk=document.posting_entry_id)
-    return {
-        ln.account.system_role or ln.account.code: (ln.debit, ln.credit)
-        for ln in entry.lines.select_related("account")
-    }
-
-
-def ledger_ok():
-    failures = [r for r in run_all() if not r.ok]
-    assert not failures, [(r.invariant, r.problems) for r in failures]
-
-
-def first_line(doc):
-    return doc.lines.order_by("position").first()
-
-
-def credit(invoice, qty, by, reason="return", **kwargs):
-    return services.credit_memo_create_from_invoice(
-        invoice=invoice, quantities={first_line(invoice).pk: D(qty)}, reason=reason, by=by, **kwargs
-    )
 
 
 # --- worked scenarios of accounting.md ------------------------------------------------------
@@ -54,17 +31,20 @@ def test_scenario_1_partial_return_memo_half(rep, poster, customer):
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "10", "100.00")]
     )
-    memo = credit(inv, "3", rep)
+    memo = credit_memo_from(inv, "3", by=rep)
     assert memo.grand_total == D("-300.00") and memo.kind == DocumentKind.CREDIT_MEMO
     assert memo.source_invoice == inv and memo.title == "Credit Memo"
     memo = services.document_post(document=memo, by=poster)
     assert selectors.customer_ar_balance(customer) == D("700.00")
     memo.refresh_from_db()
     assert memo.balance_due == D("-300.00")
-    assert entry_lines(memo) == {
-        SystemRole.SALES_RETURNS: (D("300.00"), D("0")),
-        SystemRole.RECEIVABLE: (D("0"), D("300.00")),
-    }
+    assert_entry_lines(
+        memo.posting_entry,
+        [
+            (SystemRole.SALES_RETURNS, D("300.00"), D("0")),
+            (SystemRole.RECEIVABLE, D("0"), D("300.00")),
+        ],
+    )
     ledger_ok()
 
 
@@ -103,10 +83,13 @@ def test_scenario_5_standalone_reward_credit(rep, poster):
     )
     memo = services.document_post(document=memo, by=poster)
     assert selectors.customer_ar_balance(msd) == D("-250.00")
-    assert entry_lines(memo) == {
-        SystemRole.REWARDS: (D("250.00"), D("0")),
-        SystemRole.RECEIVABLE: (D("0"), D("250.00")),
-    }
+    assert_entry_lines(
+        memo.posting_entry,
+        [
+            (SystemRole.REWARDS, D("250.00"), D("0")),
+            (SystemRole.RECEIVABLE, D("0"), D("250.00")),
+        ],
+    )
     ln = first_line(memo)
     assert (ln.quantity, ln.unit_price, ln.extended_amount) == (D("1"), D("-250.00"), D("-250.00"))
     ledger_ok()
@@ -117,7 +100,7 @@ def test_partial_quantity_taxed_credit_writes_its_exact_entry(rep, poster, custo
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "250.00", "STD")]
     )
-    memo = credit(inv, "2", rep)
+    memo = credit_memo_from(inv, "2", by=rep)
     ln = first_line(memo)
     assert ln.quantity == D("-2") and ln.source_line == first_line(inv)
     assert (memo.subtotal, memo.tax_total, memo.grand_total) == (
@@ -126,11 +109,14 @@ def test_partial_quantity_taxed_credit_writes_its_exact_entry(rep, poster, custo
         D("-541.25"),
     )
     memo = services.document_post(document=memo, by=poster)
-    assert entry_lines(memo) == {
-        SystemRole.SALES_RETURNS: (D("500.00"), D("0")),
-        SystemRole.SALES_TAX: (D("41.25"), D("0")),
-        SystemRole.RECEIVABLE: (D("0"), D("541.25")),
-    }
+    assert_entry_lines(
+        memo.posting_entry,
+        [
+            (SystemRole.SALES_RETURNS, D("500.00"), D("0")),
+            (SystemRole.SALES_TAX, D("41.25"), D("0")),
+            (SystemRole.RECEIVABLE, D("0"), D("541.25")),
+        ],
+    )
     assert account_balance(SystemRole.RECEIVABLE) == D("1353.13") - D("541.25")
     ledger_ok()
 
@@ -143,7 +129,7 @@ def test_memo_copies_the_invoice_line_rate_even_if_the_profile_changed(rep, post
     from invoicing.models import TaxProfile
 
     TaxProfile.objects.filter(code="STD").update(rate=D("10"))
-    memo = credit(inv, "1", rep)
+    memo = credit_memo_from(inv, "1", by=rep)
     assert memo.tax_total == D("-8.25")
 
 
@@ -153,10 +139,10 @@ def test_memo_copies_the_invoice_line_rate_even_if_the_profile_changed(rep, post
 def test_second_memo_over_the_remaining_quantity_is_refused(rep, poster, customer):
     """Memos of one invoice can never credit more of a line than was invoiced; nothing is saved."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
-    credit(inv, "3", rep)
+    credit_memo_from(inv, "3", by=rep)
     before = Document.objects.count()
     with pytest.raises(OverCredit) as exc:
-        credit(inv, "3", rep)
+        credit_memo_from(inv, "3", by=rep)
     assert "Only 2 of line 1 (PRT) can still be credited." in str(exc.value)
     assert Document.objects.count() == before
     assert [r.remaining for r in selectors.creditable_lines(inv)] == [D("2")]
@@ -166,9 +152,9 @@ def test_second_memo_over_the_remaining_quantity_is_refused(rep, poster, custome
 def test_voided_memo_frees_its_quantity(rep, poster, customer):
     """A void memo no longer counts against the invoice's quantities."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
-    memo = credit(inv, "5", rep)
+    memo = credit_memo_from(inv, "5", by=rep)
     services.document_cancel_draft(document=memo, by=rep)
-    assert credit(inv, "5", rep).grand_total == D("-50.00")
+    assert credit_memo_from(inv, "5", by=rep).grand_total == D("-50.00")
 
 
 def test_over_credit_through_the_form_shows_the_error_next_to_the_row(
@@ -176,7 +162,7 @@ def test_over_credit_through_the_form_shows_the_error_next_to_the_row(
 ):
     """The form refuses more than the line's remaining quantity, beside that row; nothing saved."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
-    credit(inv, "4", rep)
+    credit_memo_from(inv, "4", by=rep)
     ln = first_line(inv)
     response = rep_client.post(
         reverse("invoicing:credit_from_invoice", args=[inv.pk]),
@@ -198,14 +184,14 @@ def test_two_reps_crediting_the_last_3_units_at_once_one_wins():
     inv = make_invoice(
         customer=CustomerFactory(), by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")]
     )
-    credit(inv, "2", rep)
+    credit_memo_from(inv, "2", by=rep)
     barrier = threading.Barrier(2)
     results = []
 
     def worker():
         try:
             barrier.wait()
-            credit(inv, "3", rep)
+            credit_memo_from(inv, "3", by=rep)
             results.append("ok")
         except OverCredit as exc:
             results.append(exc.messages[0])
@@ -254,7 +240,7 @@ def test_rep_creates_and_edits_draft_memos_but_cannot_post(rep_client, rep, post
 def test_a_posted_memo_cannot_be_edited(rep_client, rep, poster, customer):
     """The service and the edit screen both refuse to change a posted memo."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster)
-    memo = services.document_post(document=credit(inv, "1", rep), by=poster)
+    memo = services.document_post(document=credit_memo_from(inv, "1", by=rep), by=poster)
     with pytest.raises(PostedDocumentLocked):
         services.credit_memo_update_from_invoice(
             memo=memo, quantities={first_line(inv).pk: D("1")}, reason="return", by=rep
@@ -268,12 +254,12 @@ def test_a_credited_invoice_cannot_be_changed_or_voided_while_its_memos_live(rep
     draft invoice takes no memo at all (accounting.md: memos are made from posted invoices),
     so a memo never pins a draft's lines (tests/invoicing/test_random_findings.py)."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
-    credit(inv, "1", rep)
+    credit_memo_from(inv, "1", by=rep)
     with pytest.raises(ValidationError, match="has credit memos"):
         services.document_void(document=inv, by=poster)
     draft = make_invoice(customer=customer, by=rep, lines=[line("PRT", "5", "10.00")])
     with pytest.raises(ValidationError, match="posted invoices"):
-        credit(draft, "1", rep)
+        credit_memo_from(draft, "1", by=rep)
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -390,7 +376,7 @@ def test_negative_total_displays_as_credit_memo_whichever_way_made(
 def test_memo_page_shows_source_reason_lines_and_balance(rep_client, rep, poster, customer):
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
     memo = services.document_post(
-        document=credit(inv, "2", rep, reason="price_adjustment"), by=poster
+        document=credit_memo_from(inv, "2", by=rep, reason="price_adjustment"), by=poster
     )
     html = rep_client.get(memo.get_absolute_url()).content.decode()
     assert f"Credit Memo {memo.number}" in html
@@ -404,7 +390,7 @@ def test_credits_only_filter_and_customer_table_list_memos_with_invoices(
     rep_client, rep, poster, customer
 ):
     inv = make_invoice(customer=customer, by=rep, post_by=poster)
-    memo = credit(inv, "1", rep)
+    memo = credit_memo_from(inv, "1", by=rep)
     credits = rep_client.get(reverse("invoicing:list"), {"type": "credits"}).content.decode()
     assert memo.number in credits and f">{inv.number}<" not in credits
     both = rep_client.get(customer.get_absolute_url()).content.decode()
@@ -425,7 +411,7 @@ def test_seed_demo_has_the_aace_reward_credit_and_check_ledger_passes(db):
 def test_check_ledger_catches_an_over_credited_line(rep, poster, customer):
     """Invariant 5 fails when a memo line (forced past the service) credits too much."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "2", "10.00")])
-    memo = credit(inv, "2", rep)
+    memo = credit_memo_from(inv, "2", by=rep)
     DocumentLine.objects.filter(document=memo).update(quantity=D("-3"))
     result = next(r for r in run_all() if r.invariant == "5")
     assert not result.ok and "credited 3" in result.problems[0]

@@ -10,38 +10,23 @@ from django.db import connection
 from django.urls import reverse
 
 from invoicing import selectors, services
-from invoicing.models import Deposit, DepositApplication, DepositRefund, Document, DocumentKind
+from invoicing.models import Deposit, DepositApplication, DepositRefund, Document
 from ledger.checks import run_all
 from ledger.models import JournalEntry, SystemRole
 from ledger.selectors import account_balance
-from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.factories import (
+    CustomerFactory,
+    line,
+    make_invoice,
+    make_user,
+    posted_deposit,
+    posted_memo,
+)
+from tests.helpers import assert_entry_lines, fresh, ledger_ok
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
-
-
-def ledger_ok():
-    bad = [(r.invariant, r.problems) for r in run_all() if not r.ok]
-    assert not bad, bad
-
-
-def lines_of(entry):
-    return {
-        ln.account.system_role or ln.account.code: (ln.debit, ln.credit)
-        for ln in entry.lines.select_related("account")
-    }
-
-
-def posted_deposit(customer, amount, rep, poster, method="check", date=DAY):
-    deposit = services.deposit_record(
-        customer=customer, date=date, method=method, amount=D(amount), by=rep
-    )
-    return services.deposit_post(deposit=deposit, by=poster)
-
-
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def test_scenario_6_deposit_apply_and_refund(client, rep, poster, poster2, customer):
@@ -63,10 +48,13 @@ def test_scenario_6_deposit_apply_and_refund(client, rep, poster, poster2, custo
     assert response["Location"] == deposit.get_absolute_url()
     assert not JournalEntry.objects.exists()  # nothing posts until a Poster posts it
     deposit = services.deposit_post(deposit=deposit, by=poster)
-    assert lines_of(deposit.posting_entry) == {
-        SystemRole.BANK: (D("400.00"), D("0")),
-        SystemRole.DEPOSITS: (D("0"), D("400.00")),
-    }
+    assert_entry_lines(
+        deposit.posting_entry,
+        [
+            (SystemRole.BANK, D("400.00"), D("0")),
+            (SystemRole.DEPOSITS, D("0"), D("400.00")),
+        ],
+    )
     assert account_balance(SystemRole.DEPOSITS) == D("-400.00")
     assert selectors.customer_ar_balance(customer) == 0  # a deposit isn't A/R
 
@@ -82,17 +70,20 @@ def test_scenario_6_deposit_apply_and_refund(client, rep, poster, poster2, custo
     inv = fresh(inv)
     assert inv.balance_due == D("600.00")
     app = DepositApplication.objects.get()
-    assert lines_of(app.entry) == {
-        SystemRole.DEPOSITS: (D("400.00"), D("0")),
-        SystemRole.RECEIVABLE: (D("0"), D("400.00")),
-    }
+    assert_entry_lines(
+        app.entry,
+        [
+            (SystemRole.DEPOSITS, D("400.00"), D("0")),
+            (SystemRole.RECEIVABLE, D("0"), D("400.00")),
+        ],
+    )
     assert fresh(deposit).remaining == 0
     html = client.get(inv.get_absolute_url()).content.decode()
     assert (
         "Customer Deposit" in html and deposit.number in html and 'id="balance-due">600.00<' in html
     )
 
-    second = posted_deposit(customer, "150.00", rep, poster, method="card")
+    second = posted_deposit(customer, "150.00", by=rep, post_by=poster, method="card")
     response = client.post(
         reverse("deposits:refund", args=[second.pk]),
         {
@@ -111,10 +102,13 @@ def test_scenario_6_deposit_apply_and_refund(client, rep, poster, poster2, custo
     refund = services.deposit_refund_release(
         refund=refund, by=poster2, date=datetime.date(2026, 11, 12)
     )
-    assert lines_of(refund.entry) == {
-        SystemRole.DEPOSITS: (D("150.00"), D("0")),
-        SystemRole.CARD_CLEARING: (D("0"), D("150.00")),
-    }
+    assert_entry_lines(
+        refund.entry,
+        [
+            (SystemRole.DEPOSITS, D("150.00"), D("0")),
+            (SystemRole.CARD_CLEARING, D("0"), D("150.00")),
+        ],
+    )
     assert selectors.customer_deposits_held(customer) == 0
     assert account_balance(SystemRole.DEPOSITS) == 0
     summary = client.get(customer.get_absolute_url()).content.decode()
@@ -125,24 +119,18 @@ def test_scenario_6_deposit_apply_and_refund(client, rep, poster, poster2, custo
 def test_store_credit_refund_becomes_a_deposit_for_the_next_invoice(rep, poster, poster2, customer):
     """A 75.00 credit memo refunded as Store Credit → Customer Deposits +75.00 for that
     customer, then applied to a new invoice."""
-    memo = services.document_post(
-        document=services.document_create(
-            kind=DocumentKind.CREDIT_MEMO,
-            customer=customer,
-            date=DAY,
-            lines=[line("REW", "1", "75.00")],
-            by=rep,
-        ),
-        by=poster,
-    )
+    memo = posted_memo(customer, "75.00", by=rep, post_by=poster)
     refund = services.refund_prepare(
         document=memo, amount=D("75.00"), method="store_credit", date=DAY, by=rep
     )
     refund = services.refund_release(refund=refund, by=poster2, date=DAY)
-    assert lines_of(refund.posting_entry) == {
-        SystemRole.RECEIVABLE: (D("75.00"), D("0")),
-        SystemRole.DEPOSITS: (D("0"), D("75.00")),
-    }
+    assert_entry_lines(
+        refund.posting_entry,
+        [
+            (SystemRole.RECEIVABLE, D("75.00"), D("0")),
+            (SystemRole.DEPOSITS, D("0"), D("75.00")),
+        ],
+    )
     deposit = Deposit.objects.get(source_refund=refund)
     assert deposit.remaining == D("75.00") and deposit.method == "store_credit"
     assert selectors.customer_deposits_held(customer) == D("75.00")
@@ -164,7 +152,7 @@ def test_store_credit_refund_becomes_a_deposit_for_the_next_invoice(rep, poster,
     ],
 )
 def test_over_application_is_refused_with_a_message(client, rep, poster, customer, amount, message):
-    deposit = posted_deposit(customer, "400.00", rep, poster)
+    deposit = posted_deposit(customer, "400.00", by=rep, post_by=poster)
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("SVC", "8", "125.00")]
     )
@@ -179,7 +167,7 @@ def test_over_application_is_refused_with_a_message(client, rep, poster, custome
 
 
 def test_more_than_the_invoice_balance_is_refused(rep, poster, customer):
-    deposit = posted_deposit(customer, "400.00", rep, poster)
+    deposit = posted_deposit(customer, "400.00", by=rep, post_by=poster)
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "100.00")]
     )
@@ -188,7 +176,7 @@ def test_more_than_the_invoice_balance_is_refused(rep, poster, customer):
 
 
 def test_over_refund_is_refused_and_pending_refund_holds_the_deposit(rep, poster, customer):
-    deposit = posted_deposit(customer, "100.00", rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     with pytest.raises(ValidationError, match="more than the 100.00 left"):
         services.deposit_refund_prepare(
             deposit=deposit, amount=D("100.01"), method="check", date=DAY, by=rep
@@ -206,7 +194,7 @@ def test_over_refund_is_refused_and_pending_refund_holds_the_deposit(rep, poster
 
 def test_partial_application_across_invoices_and_unapply_reverses(rep, poster, customer):
     """A deposit pays parts of several invoices; unapplying writes the reversing entry."""
-    deposit = posted_deposit(customer, "500.00", rep, poster)
+    deposit = posted_deposit(customer, "500.00", by=rep, post_by=poster)
     a = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "300.00")])
     b = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "300.00")])
     services.deposit_apply(deposit=deposit, invoice=a, amount=D("300"), date=DAY, by=rep)
@@ -237,7 +225,7 @@ def test_rep_records_and_applies_but_only_a_poster_posts_and_releases(
     assert client.post(reverse("deposits:refund_release", args=[refund.pk])).status_code == 403
     assert fresh(refund).status_label == "Pending"
     # four eyes: a Poster can't release a deposit refund they prepared themselves
-    own = posted_deposit(customer, "10.00", poster, poster)
+    own = posted_deposit(customer, "10.00", by=poster, post_by=poster)
     own_refund = services.deposit_refund_prepare(
         deposit=own, amount=D("10"), method="check", date=DAY, by=poster
     )
@@ -259,7 +247,7 @@ def test_bad_input_on_the_deposit_form_saves_nothing(client, rep, customer, valu
 
 @pytest.mark.parametrize("value", ["abc", "1e6", "0.001", "", "123456789012345"])
 def test_bad_input_on_the_deposit_refund_form_saves_nothing(client, rep, poster, customer, value):
-    deposit = posted_deposit(customer, "100.00", rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     client.force_login(rep)
     response = client.post(
         reverse("deposits:refund", args=[deposit.pk]),
@@ -271,7 +259,7 @@ def test_bad_input_on_the_deposit_refund_form_saves_nothing(client, rep, poster,
 
 
 def test_deposit_refund_form_fill_button_fills_the_remainder(client, rep, poster, customer):
-    deposit = posted_deposit(customer, "150.00", rep, poster)
+    deposit = posted_deposit(customer, "150.00", by=rep, post_by=poster)
     client.force_login(rep)
     html = client.post(
         reverse("deposits:refund", args=[deposit.pk]),
@@ -294,7 +282,7 @@ def test_a_resent_deposit_form_records_one_deposit(client, rep, customer):
 def test_concurrent_applies_of_one_deposit_cannot_exceed_it():
     rep, poster = make_user("A/R rep", "rep_d"), make_user("Poster", "poster_d")
     customer = CustomerFactory()
-    deposit = posted_deposit(customer, "100.00", rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     invoices = [
         make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "100.00")])
         for _ in range(5)
@@ -323,7 +311,7 @@ def test_concurrent_applies_of_one_deposit_cannot_exceed_it():
 
 
 def test_check_ledger_catches_a_deposit_out_of_tie(rep, poster, customer):
-    deposit = posted_deposit(customer, "100.00", rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     Deposit.objects.filter(pk=deposit.pk).update(remaining=D("90"))
     result = next(r for r in run_all() if r.invariant == "3")
     assert not result.ok
@@ -331,7 +319,7 @@ def test_check_ledger_catches_a_deposit_out_of_tie(rep, poster, customer):
 
 
 def test_an_invoice_with_a_deposit_applied_cannot_be_voided(rep, poster, customer):
-    deposit = posted_deposit(customer, "100.00", rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "100.00")]
     )

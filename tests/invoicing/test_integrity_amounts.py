@@ -28,28 +28,14 @@ from invoicing.models import (
     TaxProfile,
 )
 from ledger.checks import run_all
-from tests.factories import line, make_invoice
+from tests.factories import credit_memo_from, line, make_invoice, posted_deposit, posted_memo
+from tests.helpers import first_line, fresh
 from tests.invoicing.books import books_stay_balanced, fast_password_hashing  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "books_stay_balanced")
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
 ASCII_MESSAGE = "Type the number with the digits 0-9, like 1,234.50."
-
-
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
-def first_line(doc):
-    return doc.lines.order_by("position").first()
-
-
-def credit(invoice, qty, by, line_index=0):
-    src = list(invoice.lines.order_by("position"))[line_index]
-    return services.credit_memo_create_from_invoice(
-        invoice=invoice, quantities={src.pk: D(qty)}, reason="return", by=by, date=DAY
-    )
 
 
 def invariant(number):
@@ -63,8 +49,8 @@ def test_two_half_memos_of_a_10_01_line_credit_exactly_10_01(customer, rep, post
     """1 × 10.01, credited 0.5 and 0.5: 5.01 then the rest, 5.00 — not 5.01 twice, which
     left the customer at −0.01 after the invoice was fully credited."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "10.01")])
-    first = credit(inv, "0.5", rep)
-    second = credit(inv, "0.5", rep)
+    first = credit_memo_from(inv, "0.5", by=rep, date=DAY)
+    second = credit_memo_from(inv, "0.5", by=rep, date=DAY)
     assert first.grand_total == D("-5.01")
     assert second.grand_total == D("-5.00")
     services.document_post(document=first, by=poster)
@@ -81,7 +67,7 @@ def test_the_last_memo_takes_what_remains_of_the_tax_too(customer, rep, poster):
     )
     src = first_line(inv)
     assert (src.extended_amount, src.tax_amount) == (D("10.01"), D("0.83"))
-    memos = [credit(inv, q, rep) for q in ("0.3333", "0.3333", "0.3334")]
+    memos = [credit_memo_from(inv, q, by=rep, date=DAY) for q in ("0.3333", "0.3333", "0.3334")]
     memo_lines = [first_line(m) for m in memos]
     assert [(m.extended_amount, m.tax_amount) for m in memo_lines] == [
         (D("-3.34"), D("-0.28")),
@@ -99,10 +85,10 @@ def test_a_partial_memo_never_credits_more_than_remains(customer, rep, poster):
     a third quarter would credit nothing and is refused (a memo needs a total below zero),
     where it used to credit a cent more than was invoiced."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "0.02")])
-    assert credit(inv, "0.25", rep).grand_total == D("-0.01")
-    assert credit(inv, "0.25", rep).grand_total == D("-0.01")
+    assert credit_memo_from(inv, "0.25", by=rep, date=DAY).grand_total == D("-0.01")
+    assert credit_memo_from(inv, "0.25", by=rep, date=DAY).grand_total == D("-0.01")
     with pytest.raises(ValidationError, match="total below zero"):
-        credit(inv, "0.25", rep)
+        credit_memo_from(inv, "0.25", by=rep, date=DAY)
     assert Document.objects.filter(kind=DocumentKind.CREDIT_MEMO).count() == 2
     assert selectors.over_credited_lines() == []
 
@@ -110,8 +96,8 @@ def test_a_partial_memo_never_credits_more_than_remains(customer, rep, poster):
 def test_editing_the_last_memo_recomputes_what_remains(customer, rep, poster):
     """A draft memo edited from a half to the last half of the line takes the remainder."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "10.01")])
-    credit(inv, "0.5", rep)
-    second = credit(inv, "0.25", rep)
+    credit_memo_from(inv, "0.5", by=rep, date=DAY)
+    second = credit_memo_from(inv, "0.25", by=rep, date=DAY)
     assert second.grand_total == D("-2.50")
     second = services.credit_memo_update_from_invoice(
         memo=second, quantities={first_line(inv).pk: D("0.5")}, reason="return", by=rep, date=DAY
@@ -121,10 +107,10 @@ def test_editing_the_last_memo_recomputes_what_remains(customer, rep, poster):
 
 def test_a_voided_memo_gives_its_amount_back(customer, rep, poster):
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "10.01")])
-    first = credit(inv, "0.5", rep)
+    first = credit_memo_from(inv, "0.5", by=rep, date=DAY)
     services.document_cancel_draft(document=first, by=rep)
-    assert credit(inv, "0.5", rep).grand_total == D("-5.01")
-    assert credit(inv, "0.5", rep).grand_total == D("-5.00")
+    assert credit_memo_from(inv, "0.5", by=rep, date=DAY).grand_total == D("-5.01")
+    assert credit_memo_from(inv, "0.5", by=rep, date=DAY).grand_total == D("-5.00")
 
 
 def test_a_memo_from_an_invoice_with_a_discount_line_credits_the_net(customer, rep, poster):
@@ -155,8 +141,8 @@ def test_check_ledger_catches_a_line_credited_beyond_its_amount(customer, rep, p
     """Invariant 5 compares amounts as well as quantities: two half memos of 10.01 that
     credit 5.01 each pass the quantity test but credit 10.02."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "10.01")])
-    credit(inv, "0.5", rep)
-    second = credit(inv, "0.5", rep)
+    credit_memo_from(inv, "0.5", by=rep, date=DAY)
+    second = credit_memo_from(inv, "0.5", by=rep, date=DAY)
     DocumentLine.objects.filter(document=second).update(extended_amount=D("-5.01"))
     result = invariant("5")
     assert not result.ok
@@ -171,7 +157,7 @@ def test_check_ledger_catches_a_line_credited_beyond_its_tax(customer, rep, post
     inv = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "10.00", "STD")]
     )
-    memo = credit(inv, "1", rep)
+    memo = credit_memo_from(inv, "1", by=rep, date=DAY)
     DocumentLine.objects.filter(document=memo).update(tax_amount=D("-0.84"))
     result = invariant("5")
     assert any("credited tax 0.84" in p for p in result.problems), result.problems
@@ -187,25 +173,6 @@ BAD_AMOUNTS = [
     (D("NaN"), "Enter a number, like 1,234.50."),
     ("١٢", ASCII_MESSAGE),
 ]
-
-
-def posted_deposit(customer, rep, poster, amount="100.00"):
-    deposit = services.deposit_record(
-        customer=customer, date=DAY, method="check", amount=D(amount), by=rep
-    )
-    return services.deposit_post(deposit=deposit, by=poster)
-
-
-def posted_reward(customer, rep, poster, amount="-100.00"):
-    memo = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        reason="goodwill",
-        lines=[line("REW", "1", amount)],
-        by=rep,
-    )
-    return services.document_post(document=memo, by=poster)
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
@@ -242,7 +209,7 @@ def test_payment_record_refuses_inexact_allocations(customer, rep, poster):
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
 def test_refund_prepare_refuses_inexact_amounts(customer, rep, poster, amount, message):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     with pytest.raises(ValidationError) as exc:
         services.refund_prepare(document=memo, amount=amount, method="check", date=DAY, by=rep)
     assert exc.value.message_dict["amount"] == [message]
@@ -252,7 +219,7 @@ def test_refund_prepare_refuses_inexact_amounts(customer, rep, poster, amount, m
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
 def test_deposit_apply_refuses_inexact_amounts(customer, rep, poster, amount, message):
-    deposit = posted_deposit(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "50")])
     with pytest.raises(ValidationError) as exc:
         services.deposit_apply(deposit=deposit, invoice=inv, amount=amount, by=rep, date=DAY)
@@ -262,7 +229,7 @@ def test_deposit_apply_refuses_inexact_amounts(customer, rep, poster, amount, me
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
 def test_deposit_refund_prepare_refuses_inexact_amounts(customer, rep, poster, amount, message):
-    deposit = posted_deposit(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     with pytest.raises(ValidationError) as exc:
         services.deposit_refund_prepare(
             deposit=deposit, amount=amount, method="check", date=DAY, by=rep
@@ -273,7 +240,7 @@ def test_deposit_refund_prepare_refuses_inexact_amounts(customer, rep, poster, a
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
 def test_credit_apply_refuses_inexact_allocations(customer, rep, poster, amount, message):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "50")])
     with pytest.raises(ValidationError) as exc:
         services.credit_apply(
@@ -371,7 +338,7 @@ def test_credit_from_invoice_quantity_takes_ascii_digits_only(
 
 @pytest.mark.parametrize("typed", OTHER_DIGITS)
 def test_apply_credit_amounts_take_ascii_digits_only(rep_client, rep, poster, customer, typed):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "50")])
     response = rep_client.post(
         reverse("invoicing:apply", args=[memo.pk]),
@@ -426,7 +393,7 @@ def test_payment_on_an_invoice_takes_ascii_digits_only(client, rep, poster, cust
 
 @pytest.mark.parametrize("typed", OTHER_DIGITS)
 def test_refund_amount_takes_ascii_digits_only(client, rep, poster, customer, typed):
-    memo = posted_reward(customer, rep, poster)
+    memo = posted_memo(customer, "-100.00", by=rep, post_by=poster, reason="goodwill")
     client.force_login(rep)
     response = client.post(
         reverse("invoicing:payment_or_refund", args=[memo.pk]),
@@ -462,7 +429,7 @@ def test_deposit_amount_takes_ascii_digits_only(client, rep, customer, typed):
 
 @pytest.mark.parametrize("typed", OTHER_DIGITS)
 def test_deposit_refund_amount_takes_ascii_digits_only(client, rep, poster, customer, typed):
-    deposit = posted_deposit(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     client.force_login(rep)
     response = client.post(
         reverse("deposits:refund", args=[deposit.pk]),
@@ -476,7 +443,7 @@ def test_deposit_refund_amount_takes_ascii_digits_only(client, rep, poster, cust
 
 @pytest.mark.parametrize("typed", OTHER_DIGITS)
 def test_apply_deposit_amount_takes_ascii_digits_only(client, rep, poster, customer, typed):
-    deposit = posted_deposit(customer, rep, poster)
+    deposit = posted_deposit(customer, "100.00", by=rep, post_by=poster)
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("SVC", "1", "50")])
     client.force_login(rep)
     response = client.post(

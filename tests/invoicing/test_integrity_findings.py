@@ -17,38 +17,17 @@ from invoicing.models import (
     Deposit,
     DepositApplication,
     Document,
-    DocumentKind,
     DocumentStatus,
     PaymentMethod,
 )
 from invoicing.policies import Act, decide
 from ledger.models import JournalEntry
-from tests.factories import line, make_invoice, make_user
-from tests.invoicing.books import ledger_problems
+from tests.factories import line, make_invoice, make_user, posted_memo
+from tests.helpers import fresh, ledger_ok
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
-
-
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
-
-
-def ledger_ok():
-    problems = ledger_problems()
-    assert not problems, problems
-
-
-def memo(customer, amount, *, by, post_by=None):
-    doc = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        lines=[line("REW", "1", amount)],
-        by=by,
-    )
-    return services.document_post(document=doc, by=post_by) if post_by else doc
 
 
 def payment(customer, amount, by, **kwargs):
@@ -105,7 +84,7 @@ def test_the_invoice_editor_refuses_a_payment_and_its_url_is_a_404(client, custo
 def test_a_pending_refund_cant_be_changed_or_cancelled_through_the_document_urls(
     client, customer, rep, poster
 ):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = refund(credit, "40.00", rep)
     client.force_login(rep)
     before = snapshot()
@@ -120,7 +99,7 @@ def test_a_pending_refund_cant_be_changed_or_cancelled_through_the_document_urls
 
 def test_only_the_preparer_or_a_poster_cancels_a_pending_refund(customer, rep, poster):
     other_rep = make_user("A/R rep", "rep2")
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = refund(credit, "40.00", rep)
     with pytest.raises(PermissionDenied):
         services.refund_cancel(refund=rfd, by=other_rep)
@@ -141,7 +120,7 @@ def released(credit, amount, rep, poster, method="check"):
 def test_the_application_a_release_made_cant_be_unapplied_by_hand(
     client, customer, rep, poster, poster2
 ):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = released(credit, "100.00", rep, poster2)
     app = Application.objects.get(invoice=rfd)
     assert app.origin == ApplicationOrigin.REFUND
@@ -160,7 +139,7 @@ def test_the_application_a_release_made_cant_be_unapplied_by_hand(
 def test_reversing_a_released_refund_writes_the_exact_reverse_and_reopens_the_credit(
     client, customer, rep, poster, poster2
 ):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = released(credit, "60.00", rep, poster2)
     assert fresh(credit).balance_due == D("-40.00")
     client.force_login(rep)
@@ -184,7 +163,7 @@ def test_reversing_a_released_refund_writes_the_exact_reverse_and_reopens_the_cr
 def test_a_store_credit_refund_is_reversed_only_while_its_deposit_is_unused(
     customer, rep, poster, poster2
 ):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = released(credit, "100.00", rep, poster2, method=PaymentMethod.STORE_CREDIT)
     deposit = Deposit.objects.get(source_refund=rfd)
     invoice = make_invoice(customer=customer, by=rep, post_by=poster)
@@ -207,7 +186,7 @@ def test_a_store_credit_refund_is_reversed_only_while_its_deposit_is_unused(
 
 
 def test_void_refuses_a_credit_with_a_pending_refund_and_names_it(client, customer, rep, poster):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = refund(credit, "40.00", rep)
     with pytest.raises(ValidationError, match=rfd.number):
         services.document_void(document=credit, by=poster)
@@ -222,7 +201,7 @@ def test_unapply_all_and_void_lists_and_undoes_applications_in_one_step(
     client, customer, rep, poster
 ):
     invoice = make_invoice(customer=customer, by=rep, post_by=poster)  # 100.00 + tax
-    credit = memo(customer, "-30.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-30.00", by=rep, post_by=poster)
     services.credit_apply(
         source=credit, allocations=[Allocation(invoice, D("30.00"))], by=rep, date=DAY
     )
@@ -252,7 +231,7 @@ def test_one_submission_cant_name_the_same_invoice_twice(customer, rep, poster):
     invoice = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "100")]
     )
-    credit = memo(customer, "-200.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-200.00", by=rep, post_by=poster)
     before = snapshot()
     with pytest.raises(ValidationError, match="named twice"):
         services.credit_apply(
@@ -270,7 +249,7 @@ def test_apply_oldest_first_fills_from_what_is_usable_not_the_open_amount(
     invoice = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "500")]
     )
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     refund(credit, "60.00", rep)  # pending: reserves 60 of the 100
     client.force_login(rep)
     response = client.post(
@@ -335,7 +314,7 @@ def test_every_money_service_returns_the_first_result_for_a_resent_key(
     which, customer, rep, poster
 ):
     """The same key twice: one effect, the same result; a missing key would make two."""
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     invoice = make_invoice(
         customer=customer, by=rep, post_by=poster, lines=[line("PRT", "1", "500")]
     )
@@ -438,7 +417,7 @@ def test_refund_actions_on_a_document_that_isnt_a_refund_answer_404(
 
 
 def test_apply_and_payment_or_refund_on_a_refund_answer_404(client, customer, rep, poster):
-    credit = memo(customer, "-100.00", by=rep, post_by=poster)
+    credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = refund(credit, "10.00", rep)
     client.force_login(poster)
     assert client.get(reverse("invoicing:apply", args=[rfd.pk])).status_code == 404

@@ -14,29 +14,13 @@ from invoicing.models import Document, DocumentKind, DocumentLine, DocumentStatu
 from ledger.checks import run_all
 from ledger.models import JournalEntry, SystemRole
 from ledger.selectors import account_balance
-from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.factories import CustomerFactory, line, make_invoice, make_user, posted_memo
+from tests.helpers import account_lines, assert_entry_lines, fresh, ledger_ok
 from tests.invoicing.books import database_guards_off
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
-
-
-def fresh(doc):
-    return Document.objects.get(pk=doc.pk)
-
-
-def ledger_ok():
-    bad = [(r.invariant, r.problems) for r in run_all() if not r.ok]
-    assert not bad, bad
-
-
-def entry_of(doc):
-    entry = JournalEntry.objects.get(pk=fresh(doc).posting_entry_id)
-    return {
-        ln.account.system_role or ln.account.code: (ln.debit, ln.credit)
-        for ln in entry.lines.select_related("account")
-    }
 
 
 def pay(customer, amount, by, *, allocations=(), method="check", **kwargs):
@@ -49,18 +33,6 @@ def pay(customer, amount, by, *, allocations=(), method="check", **kwargs):
         by=by,
         **kwargs,
     )
-
-
-def posted_memo(customer, amount, *, by, post_by):
-    """A posted reward credit memo of `amount` (a negative open item to refund)."""
-    memo = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        lines=[line("REW", "1", amount)],
-        by=by,
-    )
-    return services.document_post(document=memo, by=post_by)
 
 
 def refund_post(
@@ -113,10 +85,13 @@ def test_scenario_2_full_return_already_paid_refund_by_check(
     assert client.post(reverse("invoicing:release", args=[refund.pk])).status_code == 302
     refund = fresh(refund)
     assert refund.status_label == "Released" and refund.posted_by == poster
-    assert entry_of(refund) == {
-        SystemRole.RECEIVABLE: (D("500.00"), D("0")),
-        SystemRole.BANK: (D("0"), D("500.00")),
-    }
+    assert_entry_lines(
+        fresh(refund).posting_entry,
+        [
+            (SystemRole.RECEIVABLE, D("500.00"), D("0")),
+            (SystemRole.BANK, D("0"), D("500.00")),
+        ],
+    )
     assert account_balance(SystemRole.BANK) == bank_before - D("500.00")
     assert selectors.customer_ar_balance(customer) == D("0.00")
     memo = fresh(memo)
@@ -164,7 +139,9 @@ def test_method_2_reduce_a_paid_draft_and_refund_by_card(client, rep, poster, po
     card_before = account_balance(SystemRole.CARD_CLEARING)
     services.refund_release(refund=refund, by=poster2, date=DAY)
     assert account_balance(SystemRole.CARD_CLEARING) == card_before - D("40.00")
-    assert entry_of(refund)[SystemRole.CARD_CLEARING] == (D("0"), D("40.00"))
+    assert account_lines(fresh(refund).posting_entry, SystemRole.CARD_CLEARING) == [
+        (D("0"), D("40.00"))
+    ]
     inv = services.document_post(document=fresh(inv), by=poster)
     assert inv.balance_due == 0 and fresh(payment).balance_due == 0
     assert selectors.customer_ar_balance(customer) == 0
@@ -184,10 +161,13 @@ def test_overpayment_leaves_an_unapplied_credit_to_apply_or_refund(rep, poster, 
         customer, "1100.00", rep, allocations=[services.Allocation(inv, D("1000.00"))], method="eft"
     )
     payment = services.document_post(document=payment, by=poster)
-    assert entry_of(payment) == {
-        SystemRole.BANK: (D("1100.00"), D("0")),
-        SystemRole.RECEIVABLE: (D("0"), D("1100.00")),
-    }
+    assert_entry_lines(
+        fresh(payment).posting_entry,
+        [
+            (SystemRole.BANK, D("1100.00"), D("0")),
+            (SystemRole.RECEIVABLE, D("0"), D("1100.00")),
+        ],
+    )
     assert fresh(inv).balance_due == 0
     assert payment.balance_due == D("-100.00")
     assert selectors.customer_ar_balance(customer) == D("-100.00")
@@ -254,14 +234,7 @@ def test_record_payment_screen_allocates_oldest_first(client, rep, poster, custo
 
 
 def _pending_refund(rep, poster, customer, amount="100.00"):
-    memo = services.document_create(
-        kind=DocumentKind.CREDIT_MEMO,
-        customer=customer,
-        date=DAY,
-        lines=[line("REW", "1", amount)],
-        by=rep,
-    )
-    memo = services.document_post(document=memo, by=poster)
+    memo = posted_memo(customer, amount, by=rep, post_by=poster)
     return memo, services.refund_prepare(
         document=memo, amount=D(amount), method="check", date=DAY, by=rep
     )
@@ -457,7 +430,9 @@ def test_payments_and_refunds_listing_filters_and_pending_view(client, rep, post
 def test_check_ledger_ties_payments_to_the_cash_side(rep, poster, customer):
     """A payment entry that moved the wrong cash account fails check_ledger."""
     payment = services.document_post(document=pay(customer, "50.00", rep, method="card"), by=poster)
-    assert entry_of(payment)[SystemRole.CARD_CLEARING] == (D("50.00"), D("0"))
+    assert account_lines(fresh(payment).posting_entry, SystemRole.CARD_CLEARING) == [
+        (D("50.00"), D("0"))
+    ]
     with database_guards_off():  # PostgreSQL's trigger refuses to change a posted method
         Document.objects.filter(pk=payment.pk).update(method="check")
         assert any("moved 1000" in p for r in run_all() for p in r.problems)

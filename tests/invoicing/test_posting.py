@@ -18,12 +18,12 @@ from ledger.models import (
     AccountType,
     AuditEvent,
     JournalEntry,
-    LedgerSettings,
     NormalSide,
     SystemRole,
 )
 from ledger.money import ZERO
 from tests.factories import CustomerFactory, line, make_invoice
+from tests.helpers import assert_entry_lines, close_books, entry_lines
 from tests.invoicing.books import books_stay_balanced, fast_password_hashing  # noqa: F401
 
 D = Decimal
@@ -44,14 +44,6 @@ def worked_invoice(customer, by, **kwargs):
         lines=[line("PRT", "3", "250.00", "STD"), line("SVC", "2", "125.00", "STD")],
         **kwargs,
     )
-
-
-def entry_lines(entry: JournalEntry) -> set[tuple]:
-    """An entry's lines as (account role, or code if it has none, customer id, debit, credit)."""
-    return {
-        (jl.account.system_role or jl.account.code, jl.customer_id, jl.debit, jl.credit)
-        for jl in entry.lines.select_related("account")
-    }
 
 
 def assert_trial_balance_zero():
@@ -94,11 +86,15 @@ def test_posting_the_worked_invoice_writes_exactly_its_entry(customer, rep, post
 
     entry = JournalEntry.objects.get()
     assert entry.date == DOC_DATE
-    assert entry_lines(entry) == {
-        (SystemRole.RECEIVABLE, customer.pk, D("1082.51"), ZERO),
-        (SystemRole.SALES, None, ZERO, D("1000.00")),
-        (SystemRole.SALES_TAX, None, ZERO, D("82.51")),
-    }
+    assert_entry_lines(
+        entry,
+        [
+            (SystemRole.RECEIVABLE, customer.pk, D("1082.51"), ZERO),
+            (SystemRole.SALES, None, ZERO, D("1000.00")),
+            (SystemRole.SALES_TAX, None, ZERO, D("82.51")),
+        ],
+        with_customer=True,
+    )
     assert entry.source_ref == invoice.number
     assert entry.posted_by == poster
     assert posted.status == DocumentStatus.POSTED
@@ -137,12 +133,16 @@ def test_each_line_credits_its_own_items_income_account(customer, rep, poster):
 
     # 250.00 + 20.63 tax; 120.00 + 9.90 tax
     assert invoice.grand_total == D("400.53")
-    assert entry_lines(invoice.posting_entry) == {
-        (SystemRole.RECEIVABLE, customer.pk, D("400.53"), ZERO),
-        (SystemRole.SALES, None, ZERO, D("250.00")),
-        ("4010", None, ZERO, D("120.00")),
-        (SystemRole.SALES_TAX, None, ZERO, D("30.53")),
-    }
+    assert_entry_lines(
+        invoice.posting_entry,
+        [
+            (SystemRole.RECEIVABLE, customer.pk, D("400.53"), ZERO),
+            (SystemRole.SALES, None, ZERO, D("250.00")),
+            ("4010", None, ZERO, D("120.00")),
+            (SystemRole.SALES_TAX, None, ZERO, D("30.53")),
+        ],
+        with_customer=True,
+    )
 
 
 def test_voiding_writes_the_exact_reverse_as_a_new_entry(customer, rep, poster):
@@ -151,7 +151,7 @@ def test_voiding_writes_the_exact_reverse_as_a_new_entry(customer, rep, poster):
     account it touched is back to zero."""
     invoice = worked_invoice(customer, rep, post_by=poster)
     original = invoice.posting_entry
-    original_lines = entry_lines(original)
+    original_lines = entry_lines(original, with_customer=True)
     void_date = datetime.date(2026, 11, 20)
 
     voided = services.document_void(document=invoice, by=poster, date=void_date)
@@ -161,8 +161,14 @@ def test_voiding_writes_the_exact_reverse_as_a_new_entry(customer, rep, poster):
     assert reversal.pk != original.pk
     assert reversal.reversal_of == original
     assert reversal.date == void_date
-    assert entry_lines(reversal) == {(code, cust, cr, dr) for code, cust, dr, cr in original_lines}
-    assert entry_lines(JournalEntry.objects.get(pk=original.pk)) == original_lines
+    assert_entry_lines(
+        reversal,
+        [(code, cust, cr, dr) for code, cust, dr, cr in original_lines.elements()],
+        with_customer=True,
+    )
+    assert_entry_lines(
+        JournalEntry.objects.get(pk=original.pk), original_lines.elements(), with_customer=True
+    )
     assert voided.status == DocumentStatus.VOID
     assert voided.void_date == void_date
     assert voided.voided_by == poster
@@ -350,12 +356,6 @@ def test_poster_sees_post_and_void_buttons(customer, rep, poster, poster_client)
 
 
 # --- the books-closed date ---------------------------------------------------------------
-
-
-def close_books(through: datetime.date):
-    settings_row = LedgerSettings.load()
-    settings_row.books_closed_through = through
-    settings_row.save()
 
 
 @pytest.mark.parametrize("closed_through", [DOC_DATE, datetime.date(2026, 11, 30)])

@@ -10,15 +10,11 @@ from django.core.exceptions import ValidationError
 from invoicing import services
 from invoicing.models import Document
 from tests.factories import CustomerFactory, line, make_invoice
-from tests.invoicing.books import ledger_problems
+from tests.helpers import fresh, ledger_problems
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 DAY = datetime.date(2026, 11, 10)
-
-
-def fresh(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def test_memo_made_from_an_invoice_stays_with_the_invoices_customer(rep, poster, customer):

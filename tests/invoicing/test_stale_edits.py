@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -20,6 +19,7 @@ from invoicing.exceptions import StaleEdit
 from invoicing.models import Document, DocumentKind
 from ledger.models import AuditEvent
 from tests.factories import CustomerFactory, line, make_invoice, make_user
+from tests.helpers import client_for
 from tests.html_forms import form_data
 from tests.invoicing.books import (  # noqa: F401
     books_stay_balanced,
@@ -40,24 +40,8 @@ def changed_by(document: Document) -> str:
     return f"Changed by {document.updated_by} at {when} since you opened it."
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def quantities(document: Document) -> list[Decimal]:
     return [ln.quantity for ln in document.lines.order_by("position")]
-
-
-@pytest.fixture
-def alice(db):
-    return make_user("A/R rep", "alice")
-
-
-@pytest.fixture
-def bob(db):
-    return make_user("A/R rep", "bob")
 
 
 # --- the invoice editor --------------------------------------------------------------------

@@ -9,32 +9,22 @@ from decimal import Decimal
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from customers.models import BillingTerms
 from ledger.exceptions import PeriodClosed
 from ledger.forms import BusinessDateField
-from ledger.models import Account, JournalEntry, LedgerSettings
+from ledger.models import Account, JournalEntry
 from ledger.services import (
     Leg,
     business_date_range,
     check_business_date,
     journal_entry_post,
 )
+from tests.helpers import close_books, today
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 FIRST, LAST = datetime.date(1, 1, 1), datetime.date(9999, 12, 31)
-
-
-def today():
-    return timezone.localdate()
-
-
-def close_books(through):
-    row = LedgerSettings.load()
-    row.books_closed_through = through
-    row.save()
 
 
 def legs():
