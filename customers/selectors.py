@@ -1,15 +1,6 @@
-"""Reads of customers."""
-
-from django.db.models import QuerySet
+"""Reads of customers. The list with A/R balances is invoicing's (invoicing.selectors.customer_list)."""
 
 from customers.models import Customer
-
-
-def customer_list() -> QuerySet[Customer]:
-    """Customers with their A/R Balance, for the list (one query however many rows)."""
-    from invoicing.selectors import ar_balance_subquery
-
-    return Customer.objects.annotate(ar_balance=ar_balance_subquery())
 
 
 def customer_get(pk: int) -> Customer:

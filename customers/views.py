@@ -1,55 +1,16 @@
-"""Customer list, record (with its A/R Summary), create and edit."""
+"""Create and edit a customer. The list and the record show A/R: invoicing/views/customers.py."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django_tables2 import RequestConfig
 
-from config.listing import FilteredTableView
 from config.roles import Action, require
 from customers import selectors, services
-from customers.filters import CustomerFilter
 from customers.forms import CustomerForm
 from customers.models import Customer
-from customers.tables import CustomerTable
-from invoicing import selectors as invoicing_selectors
-from invoicing.tables import CustomerDocumentTable
 from ledger.idempotency import first_result, was_used
-
-
-class CustomerListView(FilteredTableView):
-    table_class = CustomerTable
-    filterset_class = CustomerFilter
-    template_name = "customers/customer_list.html"
-
-    def get_queryset(self):
-        return selectors.customer_list()
-
-
-def customer_detail_view(request, pk):
-    try:
-        customer = selectors.customer_get(pk)
-    except Customer.DoesNotExist:
-        raise Http404("No such customer.") from None
-    documents = CustomerDocumentTable(invoicing_selectors.customer_documents(customer))
-    RequestConfig(request, paginate={"per_page": 25}).configure(documents)
-    return TemplateResponse(
-        request,
-        "customers/customer_detail.html",
-        {
-            "customer": customer,
-            "ar_balance": invoicing_selectors.customer_ar_balance(customer),
-            "open_count": invoicing_selectors.posted_documents()
-            .filter(customer=customer)
-            .exclude(balance_due=0)
-            .count(),
-            "documents": documents,
-            "deposits_held": invoicing_selectors.customer_deposits_held(customer),
-            "deposits": invoicing_selectors.customer_deposits(customer)[:50],
-        },
-    )
 
 
 def _save(request, form, customer=None):

@@ -6,10 +6,23 @@ from invoicing.models import DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import CREDIT_Q
 
 
-class DocumentFilter(django_filters.FilterSet):
-    customer = django_filters.ModelChoiceFilter(
+def _customer_filter():
+    return django_filters.ModelChoiceFilter(
         queryset=Customer.objects.order_by("name"), empty_label="All customers"
     )
+
+
+def _date_filter(lookup: str, label: str):
+    return django_filters.DateFilter(
+        field_name="date",
+        lookup_expr=lookup,
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class DocumentFilter(django_filters.FilterSet):
+    customer = _customer_filter()
     type = django_filters.ChoiceFilter(
         label="Type",
         choices=[("invoices", "Invoices only"), ("credits", "Credits only")],
@@ -17,18 +30,8 @@ class DocumentFilter(django_filters.FilterSet):
         empty_label="Invoices and credits",
     )
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
-    date_from = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="lte",
-        label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = _date_filter("gte", "From")
+    date_to = _date_filter("lte", "To")
     open_only = django_filters.BooleanFilter(
         label="Open only", method="filter_open", widget=forms.CheckboxInput
     )
@@ -48,9 +51,7 @@ class DocumentFilter(django_filters.FilterSet):
 
 
 class PaymentFilter(django_filters.FilterSet):
-    customer = django_filters.ModelChoiceFilter(
-        queryset=Customer.objects.order_by("name"), empty_label="All customers"
-    )
+    customer = _customer_filter()
     kind = django_filters.ChoiceFilter(
         label="Type",
         choices=[(DocumentKind.PAYMENT, "Payments"), (DocumentKind.REFUND, "Refunds")],
@@ -65,24 +66,12 @@ class PaymentFilter(django_filters.FilterSet):
         ],
         empty_label="Any status",
     )
-    date_from = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="lte",
-        label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = _date_filter("gte", "From")
+    date_to = _date_filter("lte", "To")
 
 
 class DepositFilter(django_filters.FilterSet):
-    customer = django_filters.ModelChoiceFilter(
-        queryset=Customer.objects.order_by("name"), empty_label="All customers"
-    )
+    customer = _customer_filter()
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
     method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method")
     with_remainder = django_filters.BooleanFilter(

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
-from config.roles import Action, user_may
+from config.roles import Action, require, user_may
 from invoicing.exceptions import InvoicingError
 from invoicing.models import (
     Application,
@@ -27,39 +27,25 @@ from invoicing.models import (
     PaymentMethod,
 )
 
-
-class Act(models.TextChoices):
-    EDIT = "edit", "edit"
-    CANCEL = "cancel", "cancel the draft"
-    POST = "post", "post"
-    VOID = "void", "void"
-    APPLY = "apply", "apply"
-    UNAPPLY = "unapply", "unapply"
-    PAYMENT = "payment", "take a payment on"
-    REFUND = "refund", "refund"
-    RELEASE = "release", "release"
-    CANCEL_REFUND = "cancel_refund", "cancel the refund"
-    REVERSE_REFUND = "reverse_refund", "reverse the refund"
-    CREDIT_MEMO = "credit_memo", "create a credit memo from"
-    APPLY_DEPOSIT = "apply_deposit", "apply a deposit to"
-
-
-# The role each act needs (config.roles answers who holds it).
-ROLE_FOR: dict[Act, Action] = {
-    Act.EDIT: Action.EDIT_DRAFTS,
-    Act.CANCEL: Action.EDIT_DRAFTS,
-    Act.POST: Action.POST,
-    Act.VOID: Action.VOID,
-    Act.APPLY: Action.APPLY_CREDIT,
-    Act.UNAPPLY: Action.APPLY_CREDIT,
-    Act.PAYMENT: Action.EDIT_DRAFTS,
-    Act.REFUND: Action.EDIT_DRAFTS,
-    Act.RELEASE: Action.RELEASE_REFUND,
-    Act.CANCEL_REFUND: Action.EDIT_DRAFTS,
-    Act.REVERSE_REFUND: Action.RELEASE_REFUND,
-    Act.CREDIT_MEMO: Action.EDIT_DRAFTS,
-    Act.APPLY_DEPOSIT: Action.APPLY_CREDIT,
-}
+# Each act: its name, its value, its label ("You can't <label> …") and the role it needs
+# (config.roles answers who holds it).
+_ACTS = [
+    ("EDIT", "edit", "edit", Action.EDIT_DRAFTS),
+    ("CANCEL", "cancel", "cancel the draft", Action.EDIT_DRAFTS),
+    ("POST", "post", "post", Action.POST),
+    ("VOID", "void", "void", Action.VOID),
+    ("APPLY", "apply", "apply", Action.APPLY_CREDIT),
+    ("UNAPPLY", "unapply", "unapply", Action.APPLY_CREDIT),
+    ("PAYMENT", "payment", "take a payment on", Action.EDIT_DRAFTS),
+    ("REFUND", "refund", "refund", Action.EDIT_DRAFTS),
+    ("RELEASE", "release", "release", Action.RELEASE_REFUND),
+    ("CANCEL_REFUND", "cancel_refund", "cancel the refund", Action.EDIT_DRAFTS),
+    ("REVERSE_REFUND", "reverse_refund", "reverse the refund", Action.RELEASE_REFUND),
+    ("CREDIT_MEMO", "credit_memo", "create a credit memo from", Action.EDIT_DRAFTS),
+    ("APPLY_DEPOSIT", "apply_deposit", "apply a deposit to", Action.APPLY_CREDIT),
+]
+Act = models.TextChoices("Act", [(name, (value, label)) for name, value, label, _ in _ACTS])
+ROLE_FOR: dict[Act, Action] = {Act(value): role for _, value, _, role in _ACTS}
 
 # Acts that make no sense for a kind of object at all: a URL asking for them is a 404.
 _DOCUMENT_ACTS = {
@@ -159,8 +145,39 @@ def enforce(user, act: Act, obj) -> None:
 
 
 def actions_for(user, obj) -> dict[str, bool]:
-    """{act: allowed} for a page's buttons."""
-    return {act.value: decide(user, act, obj).allowed for act in Act}
+    """{act: allowed} for a page's buttons, and what else the page offers:
+    `open_void` (documents) and `preview_posting` (deposits)."""
+    decisions = {act: decide(user, act, obj) for act in Act}
+    acts = {act.value: decision.allowed for act, decision in decisions.items()}
+    if isinstance(obj, Document):
+        acts["open_void"] = opens_void_page(obj, decisions[Act.VOID])
+    if isinstance(obj, Deposit):
+        acts["preview_posting"] = obj.status == DocumentStatus.DRAFT
+    return acts
+
+
+def opens_void_page(doc: Document, void: Decision) -> bool:
+    """The Void page opens for a posted document the user may void even while something
+    blocks the void (`void` is the policy's answer): the page says what "Unapply all and
+    void" undoes, or why it can't."""
+    return doc.is_posted and not (void.not_applicable or void.forbidden)
+
+
+def require_drafting(user) -> None:
+    """New invoices, credit memos, payments and deposits start as drafts: making one (or
+    opening an editor) needs the role that edits drafts; PermissionDenied otherwise."""
+    require(user, ROLE_FOR[Act.EDIT])
+
+
+def may_post(user) -> bool:
+    """Whether the user holds the role that posts (what they record is posted at once)."""
+    return user_may(user, ROLE_FOR[Act.POST])
+
+
+def edits_from_invoice(doc: Document) -> bool:
+    """A credit memo made from an invoice's lines is edited as that (quantities per line),
+    not in the free-form draft editor."""
+    return doc.kind == DocumentKind.CREDIT_MEMO and bool(doc.source_invoice_id)
 
 
 def _prepared_by(obj, user) -> bool:

@@ -6,15 +6,28 @@ from ledger.money import format_money
 from ledger.tables import MoneyColumn
 
 
-class DocumentTable(tables.Table):
+class _LedgerRowTable(tables.Table):
+    """Columns every desk table has (number, date, customer, status as a badge); each
+    table's Meta.sequence places them."""
+
     number = tables.Column(verbose_name="Number", linkify=True)
-    title = tables.Column(verbose_name="Type", accessor="title", orderable=False)
     date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
     customer = tables.Column(
         verbose_name="Customer",
         accessor="customer__name",
         linkify=lambda record: record.customer.get_absolute_url(),
     )
+    status = tables.Column(verbose_name="Status")
+
+    def render_status(self, record, value):
+        return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
+
+    def value_status(self, record, value):
+        return value
+
+
+class DocumentTable(_LedgerRowTable):
+    title = tables.Column(verbose_name="Type", accessor="title", orderable=False)
     description = tables.Column(verbose_name="Description")
     billing_terms = tables.Column(verbose_name="Terms")
     grand_total = MoneyColumn(verbose_name="Grand Total")
@@ -22,7 +35,6 @@ class DocumentTable(tables.Table):
         verbose_name="Balance Due", accessor="display_balance", order_by="balance_due"
     )
     due_date = tables.DateColumn(verbose_name="Due", format="m/d/Y")
-    status = tables.Column(verbose_name="Status")
 
     class Meta:
         model = Document
@@ -45,12 +57,6 @@ class DocumentTable(tables.Table):
             "class": lambda record: "credit" if record.is_credit or record.grand_total < 0 else ""
         }
 
-    def render_status(self, record, value):
-        return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
-
-    def value_status(self, record, value):
-        return value
-
     def render_title(self, record):
         return record.title
 
@@ -63,20 +69,12 @@ class CustomerDocumentTable(DocumentTable):
         per_page = 25
 
 
-class PaymentTable(tables.Table):
-    number = tables.Column(verbose_name="Number", linkify=True)
+class PaymentTable(_LedgerRowTable):
     kind = tables.Column(verbose_name="Type")
-    date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
-    customer = tables.Column(
-        verbose_name="Customer",
-        accessor="customer__name",
-        linkify=lambda record: record.customer.get_absolute_url(),
-    )
     method = tables.Column(verbose_name="Method")
     reference = tables.Column(verbose_name="Reference")
     amount = MoneyColumn(verbose_name="Amount", accessor="amount", order_by="grand_total")
     unapplied = MoneyColumn(verbose_name="Unapplied", accessor="balance_due", orderable=False)
-    status = tables.Column(verbose_name="Status")
     created_by = tables.Column(verbose_name="Prepared by")
     posted_by = tables.Column(verbose_name="Posted / released by")
 
@@ -113,19 +111,11 @@ class PaymentTable(tables.Table):
         return format_money(-value)
 
 
-class DepositTable(tables.Table):
-    number = tables.Column(verbose_name="Number", linkify=True)
-    date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
-    customer = tables.Column(
-        verbose_name="Customer",
-        accessor="customer__name",
-        linkify=lambda record: record.customer.get_absolute_url(),
-    )
+class DepositTable(_LedgerRowTable):
     method = tables.Column(verbose_name="Method")
     reference = tables.Column(verbose_name="Reference")
     amount = MoneyColumn(verbose_name="Amount")
     remaining = MoneyColumn(verbose_name="Remaining")
-    status = tables.Column(verbose_name="Status")
 
     class Meta:
         model = Deposit
@@ -142,9 +132,3 @@ class DepositTable(tables.Table):
         ]
         order_by = ("-date", "-number")
         empty_text = "No customer deposits match these filters."
-
-    def render_status(self, record, value):
-        return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
-
-    def value_status(self, record, value):
-        return value

@@ -1,52 +1,79 @@
 from django.urls import path
 
-from invoicing import views
+from invoicing.views import (
+    applications,
+    credit_memos,
+    customers,
+    deposits,
+    documents,
+    payments,
+    refunds,
+)
 
 app_name = "invoicing"
 urlpatterns = [
-    path("", views.DocumentListView.as_view(), name="list"),
-    path("new/", views.document_create_view, name="create"),
-    path("new-credit-memo/", views.credit_memo_create_view, name="create_credit_memo"),
-    path("<int:pk>/apply/", views.apply_view, name="apply"),
-    path("<int:pk>/applications/<int:application_pk>/remove/", views.unapply_view, name="unapply"),
-    path("<int:pk>/payment-or-refund/", views.payment_or_refund_view, name="payment_or_refund"),
-    path("<int:pk>/release/", views.refund_release_view, name="release"),
-    path("<int:pk>/cancel-refund/", views.refund_cancel_view, name="cancel_refund"),
-    path("<int:pk>/reverse-refund/", views.refund_reverse_view, name="reverse_refund"),
-    path("<int:pk>/apply-deposit/", views.apply_deposit_view, name="apply_deposit"),
+    path("", documents.DocumentListView.as_view(), name="list"),
+    path("new/", documents.document_create_view, name="create"),
+    path("new-credit-memo/", credit_memos.credit_memo_create_view, name="create_credit_memo"),
+    path("<int:pk>/apply/", applications.apply_view, name="apply"),
+    path(
+        "<int:pk>/applications/<int:application_pk>/remove/",
+        applications.unapply_view,
+        name="unapply",
+    ),
+    path("<int:pk>/payment-or-refund/", payments.payment_or_refund_view, name="payment_or_refund"),
+    path("<int:pk>/release/", refunds.refund_release_view, name="release"),
+    path("<int:pk>/cancel-refund/", refunds.refund_cancel_view, name="cancel_refund"),
+    path("<int:pk>/reverse-refund/", refunds.refund_reverse_view, name="reverse_refund"),
+    path("<int:pk>/apply-deposit/", deposits.apply_deposit_view, name="apply_deposit"),
     path(
         "<int:pk>/deposit-applications/<int:application_pk>/remove/",
-        views.deposit_unapply_view,
+        deposits.deposit_unapply_view,
         name="deposit_unapply",
     ),
-    path("<int:pk>/credit-memo/", views.credit_memo_from_invoice_view, name="credit_from_invoice"),
-    path("<int:pk>/", views.document_detail_view, name="detail"),
-    path("<int:pk>/edit/", views.document_edit_view, name="edit"),
-    path("<int:pk>/post/", views.document_post_view, name="post"),
-    path("<int:pk>/void/", views.document_void_view, name="void"),
-    path("<int:pk>/cancel/", views.document_cancel_view, name="cancel"),
+    path(
+        "<int:pk>/credit-memo/",
+        credit_memos.credit_memo_from_invoice_view,
+        name="credit_from_invoice",
+    ),
+    path("<int:pk>/", documents.document_detail_view, name="detail"),
+    path("<int:pk>/edit/", documents.document_edit_view, name="edit"),
+    path("<int:pk>/post/", documents.document_post_view, name="post"),
+    path("<int:pk>/void/", documents.document_void_view, name="void"),
+    path("<int:pk>/cancel/", documents.document_cancel_view, name="cancel"),
 ]
 
 payment_urlpatterns = (
     [
-        path("", views.PaymentListView.as_view(), name="list"),
-        path("new/", views.payment_record_view, name="create"),
+        path("", payments.payment_list_view, name="list"),
+        path("new/", payments.payment_record_view, name="create"),
     ],
     "payments",
 )
 
 deposit_urlpatterns = (
     [
-        path("", views.DepositListView.as_view(), name="list"),
-        path("new/", views.deposit_create_view, name="create"),
-        path("<int:pk>/", views.deposit_detail_view, name="detail"),
-        path("<int:pk>/post/", views.deposit_post_view, name="post"),
-        path("<int:pk>/cancel/", views.deposit_cancel_view, name="cancel"),
-        path("<int:pk>/void/", views.deposit_void_view, name="void"),
-        path("<int:pk>/refund/", views.deposit_refund_view, name="refund"),
-        path("refunds/<int:pk>/release/", views.deposit_refund_release_view, name="refund_release"),
-        path("refunds/<int:pk>/cancel/", views.deposit_refund_cancel_view, name="refund_cancel"),
-        path("refunds/<int:pk>/reverse/", views.deposit_refund_reverse_view, name="refund_reverse"),
+        path("", deposits.deposit_list_view, name="list"),
+        path("new/", deposits.deposit_create_view, name="create"),
+        path("<int:pk>/", deposits.deposit_detail_view, name="detail"),
+        path("<int:pk>/post/", deposits.deposit_post_view, name="post"),
+        path("<int:pk>/cancel/", deposits.deposit_cancel_view, name="cancel"),
+        path("<int:pk>/void/", deposits.deposit_void_view, name="void"),
+        path("<int:pk>/refund/", refunds.deposit_refund_view, name="refund"),
+        path(
+            "refunds/<int:pk>/release/", refunds.deposit_refund_release_view, name="refund_release"
+        ),
+        path("refunds/<int:pk>/cancel/", refunds.deposit_refund_cancel_view, name="refund_cancel"),
+        path(
+            "refunds/<int:pk>/reverse/", refunds.deposit_refund_reverse_view, name="refund_reverse"
+        ),
     ],
     "deposits",
 )
+
+# The customer pages that show A/R; config/urls.py serves them with customers.urls under
+# the "customers" namespace.
+customer_page_urlpatterns = [
+    path("", customers.customer_list_view, name="list"),
+    path("<int:pk>/", customers.customer_detail_view, name="detail"),
+]

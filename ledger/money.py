@@ -1,4 +1,4 @@
-"""Money's one home: parsing, rounding (half-up, cents) and splitting without losing a cent.
+"""Money's one home: parsing, rounding (half-up, cents), formatting.
 
 Never `float`: every function here refuses one.
 """
@@ -127,30 +127,6 @@ def clean_quantity(value, *, field: str = "quantity") -> Decimal:
         whole_digits=QUANTITY_WHOLE_DIGITS,
         what="a quantity",
     )
-
-
-def split(amount, weights) -> list[Decimal]:
-    """Split `amount` across `weights` in proportion, in cents, summing exactly to `amount`.
-
-    Largest-remainder method: each share is rounded down to the cent, then the cents left
-    over go one by one to the shares that lost the most in rounding (ties: first first).
-    """
-    amount = round_money(amount)
-    weights = [to_decimal(w) for w in weights]
-    if not weights:
-        raise ValueError("split needs at least one weight")
-    total_weight = sum(weights)
-    if total_weight == 0:
-        raise ValueError("split needs weights that don't sum to zero")
-    sign = -1 if amount < 0 else 1
-    cents = int(abs(amount) / CENT)
-    raw = [Decimal(cents) * w / total_weight for w in weights]
-    floors = [int(r) for r in raw]
-    leftover = cents - sum(floors)
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - floors[i]), i))
-    for i in order[:leftover]:
-        floors[i] += 1
-    return [sign * Decimal(c) * CENT for c in floors]
 
 
 def format_money(value, *, blank_zero: bool = False) -> str:

@@ -1,15 +1,13 @@
-"""Money's one home (ledger/money.py, ledger/forms.py): half-up rounding to cents, splits
-that never lose a cent, amounts shown as accounting.md prescribes, plain-decimal input."""
+"""Money's one home (ledger/money.py, ledger/forms.py): half-up rounding to cents,
+amounts shown as ledger/ACCOUNTING.md prescribes, plain-decimal input."""
 
 from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ledger.forms import MoneyField, QuantityField
-from ledger.money import format_money, parse_plain_decimal, round_money, split
+from ledger.money import format_money, parse_plain_decimal, round_money
 
 D = Decimal
 
@@ -36,57 +34,11 @@ def test_round_money_rounds_half_up_to_cents(raw, rounded):
 
 
 def test_money_refuses_floats():
-    """A float never becomes money: rounding, splitting and formatting a float raise."""
+    """A float never becomes money: rounding and formatting a float raise."""
     with pytest.raises(TypeError, match="never a float"):
         round_money(0.1)
     with pytest.raises(TypeError):
-        split(D("10.00"), [0.5, 0.5])
-    with pytest.raises(TypeError):
         format_money(1.5)
-
-
-def test_split_hands_leftover_cents_to_the_largest_remainders():
-    """100.00 in three equal parts is 33.34 + 33.33 + 33.33; ties go to the first share."""
-    assert split(D("100.00"), [1, 1, 1]) == [D("33.34"), D("33.33"), D("33.33")]
-    assert split(D("-100.00"), [1, 1, 1]) == [D("-33.34"), D("-33.33"), D("-33.33")]
-    assert split(D("10.00"), [D("0.25"), D("0.75")]) == [D("2.50"), D("7.50")]
-    assert split(D("0.05"), [1, 1, 1, 1, 1, 1]) == [D("0.01")] * 5 + [D("0.00")]
-
-
-def test_split_rejects_meaningless_weights():
-    """A split needs at least one weight and weights that don't sum to zero."""
-    with pytest.raises(ValueError, match="at least one weight"):
-        split(D("1.00"), [])
-    with pytest.raises(ValueError, match="don't sum to zero"):
-        split(D("1.00"), [0, 0])
-
-
-@given(
-    amount=st.decimals(
-        min_value=D("-9999999999.99"),
-        max_value=D("9999999999.99"),
-        places=2,
-        allow_nan=False,
-        allow_infinity=False,
-    ),
-    weights=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=25).filter(
-        lambda ws: sum(ws) > 0
-    ),
-)
-def test_split_sums_exactly_and_stays_within_a_cent(amount, weights):
-    """For any amount and weights, the shares are whole cents of the amount's sign, add up to
-    exactly the amount, and each is within one cent of its exact proportional share."""
-    shares = split(amount, weights)
-    assert len(shares) == len(weights)
-    assert sum(shares, D("0.00")) == amount
-    total_weight = sum(weights)
-    for share, weight in zip(shares, weights, strict=True):
-        assert share == share.quantize(D("0.01"))
-        assert share * amount >= 0  # never the opposite sign
-        exact = amount * weight / total_weight
-        assert abs(share - exact) < D("0.01")
-        if weight == 0:
-            assert share == 0
 
 
 @pytest.mark.parametrize(
