@@ -8,7 +8,7 @@ from config.versioning import claim_version, refuse_if_stale
 from customers.exceptions import StaleCustomerEdit
 from customers.models import Customer
 from ledger.idempotency import run_once
-from ledger.services import audit_log
+from ledger.services import AuditAction, audit_log
 
 EDITABLE_FIELDS = [
     "code",
@@ -49,7 +49,7 @@ def _customer_create(by, fields) -> Customer:
         raise ValidationError(
             {"code": "A customer with this code already exists."}, code="unique"
         ) from None
-    audit_log(by=by, action="customer created", target=customer, target_ref=customer.code)
+    audit_log(by=by, action=AuditAction.CUSTOMER_CREATED, target=customer, target_ref=customer.code)
     return customer
 
 
@@ -81,6 +81,10 @@ def customer_update(
             {"code": "A customer with this code already exists."}, code="unique"
         ) from None
     audit_log(
-        by=by, action="customer changed", target=customer, target_ref=customer.code, changes=changes
+        by=by,
+        action=AuditAction.CUSTOMER_CHANGED,
+        target=customer,
+        target_ref=customer.code,
+        changes=changes,
     )
     return customer

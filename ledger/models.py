@@ -38,18 +38,6 @@ class SystemRole(models.TextChoices):
 
 
 class Account(models.Model):
-    # Aliases of SystemRole kept for callers written when accounts were found by code: they
-    # are roles now, for `ledger.selectors.system_account(s)`. Prefer SystemRole.
-    BANK = SystemRole.BANK
-    CARD_CLEARING = SystemRole.CARD_CLEARING
-    RECEIVABLE = SystemRole.RECEIVABLE
-    DEPOSITS = SystemRole.DEPOSITS
-    SALES_TAX = SystemRole.SALES_TAX
-    SALES = SystemRole.SALES
-    SALES_RETURNS = SystemRole.SALES_RETURNS
-    REWARDS = SystemRole.REWARDS
-    WRITE_OFFS = SystemRole.WRITE_OFFS
-
     code = models.CharField(max_length=10, unique=True)
     name = models.CharField(max_length=100)
     type = models.CharField(max_length=20, choices=AccountType.choices)
@@ -173,6 +161,47 @@ class JournalLine(models.Model):
         return f"{self.account.code} {side}"
 
 
+class AuditAction(models.TextChoices):
+    """What an audit event records. Values are the strings stored before this enumeration
+    existed, so every stored row stays valid; `ledger.services.audit_log` takes only these."""
+
+    JOURNAL_ENTRY_POSTED = "journal entry posted", "Journal entry posted"
+    BOOKS_CLOSED = "books closed", "Books closed"
+    CUSTOMER_CREATED = "customer created", "Customer created"
+    CUSTOMER_CHANGED = "customer changed", "Customer changed"
+    INVOICE_CREATED = "invoice created", "Invoice created"
+    INVOICE_CHANGED = "invoice changed", "Invoice changed"
+    INVOICE_POSTED = "invoice posted", "Invoice posted"
+    INVOICE_VOIDED = "invoice voided", "Invoice voided"
+    INVOICE_DRAFT_CANCELLED = "invoice draft cancelled", "Invoice draft cancelled"
+    CREDIT_MEMO_CREATED = "credit memo created", "Credit memo created"
+    CREDIT_MEMO_CHANGED = "credit memo changed", "Credit memo changed"
+    CREDIT_MEMO_POSTED = "credit memo posted", "Credit memo posted"
+    CREDIT_MEMO_VOIDED = "credit memo voided", "Credit memo voided"
+    CREDIT_MEMO_DRAFT_CANCELLED = "credit memo draft cancelled", "Credit memo draft cancelled"
+    PAYMENT_RECORDED = "payment recorded", "Payment recorded"
+    PAYMENT_POSTED = "payment posted", "Payment posted"
+    PAYMENT_VOIDED = "payment voided", "Payment voided"
+    PAYMENT_DRAFT_CANCELLED = "payment draft cancelled", "Payment draft cancelled"
+    CREDIT_APPLIED = "credit applied", "Credit applied"
+    CREDIT_UNAPPLIED = "credit unapplied", "Credit unapplied"
+    REFUND_PREPARED = "refund prepared", "Refund prepared"
+    REFUND_RELEASED = "refund released", "Refund released"
+    REFUND_CANCELLED = "refund cancelled", "Refund cancelled"
+    REFUND_REVERSED = "refund reversed", "Refund reversed"
+    STORE_CREDIT_ISSUED = "store credit issued", "Store credit issued"
+    DEPOSIT_RECORDED = "deposit recorded", "Deposit recorded"
+    DEPOSIT_POSTED = "deposit posted", "Deposit posted"
+    DEPOSIT_DRAFT_CANCELLED = "deposit draft cancelled", "Deposit draft cancelled"
+    DEPOSIT_VOIDED = "deposit voided", "Deposit voided"
+    DEPOSIT_APPLIED = "deposit applied", "Deposit applied"
+    DEPOSIT_UNAPPLIED = "deposit unapplied", "Deposit unapplied"
+    DEPOSIT_REFUND_PREPARED = "deposit refund prepared", "Deposit refund prepared"
+    DEPOSIT_REFUND_RELEASED = "deposit refund released", "Deposit refund released"
+    DEPOSIT_REFUND_CANCELLED = "deposit refund cancelled", "Deposit refund cancelled"
+    DEPOSIT_REFUND_REVERSED = "deposit refund reversed", "Deposit refund reversed"
+
+
 class AuditEvent(models.Model):
     """A domain event ("invoice posted", "customer changed") written by the service that
     made the change, in the same transaction."""
@@ -181,7 +210,7 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    action = models.CharField(max_length=60, db_index=True)
+    action = models.CharField(max_length=60, choices=AuditAction.choices, db_index=True)
     target_type = models.ForeignKey(
         ContentType, null=True, on_delete=models.PROTECT, related_name="+"
     )

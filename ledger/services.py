@@ -2,7 +2,6 @@
 written once; corrections are reversing entries."""
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,7 +12,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.exceptions import PeriodClosed, UnbalancedEntry
-from ledger.models import Account, AuditEvent, JournalEntry, JournalLine, LedgerSettings
+from ledger.models import (
+    Account,
+    AuditAction,
+    AuditEvent,
+    JournalEntry,
+    JournalLine,
+    LedgerSettings,
+)
 from ledger.money import ZERO, format_money, round_money
 
 
@@ -28,21 +34,37 @@ class Leg:
     memo: str = ""
 
 
-def legs_from_signed(amounts: dict, *, memo: str = "") -> list[Leg]:
-    """Turn {(account, customer_id): signed amount} (debit positive) into legs, one per
-    key, dropping zeros. Lets posting code add up lines without caring about sides."""
+def build_legs(rows, *, memo: str = "", merge: bool = True) -> list[Leg]:
+    """The one way the services make an entry's legs. `rows` are (account, customer_id,
+    signed amount) — debit positive — or (account, customer_id, signed amount, memo);
+    a row without a memo takes `memo`. Rows with the same account, customer and memo are
+    added up (unless `merge` is False: a reversal mirrors its entry line by line), zeros
+    are dropped, and each total becomes a debit or a credit leg, so callers never care
+    about sides."""
+    totals: dict = {}
+    for position, (account, customer_id, amount, *line_memo) in enumerate(rows):
+        line_memo = line_memo[0] if line_memo else memo
+        key = (account, customer_id, line_memo) if merge else position
+        previous = totals.get(key, (account, customer_id, line_memo, ZERO))
+        totals[key] = (account, customer_id, line_memo, previous[3] + amount)
     legs = []
-    for (account, customer_id), amount in amounts.items():
+    for account, customer_id, line_memo, amount in totals.values():
         amount = round_money(amount)
-        if amount > 0:
-            legs.append(Leg(account=account, debit=amount, customer_id=customer_id, memo=memo))
-        elif amount < 0:
-            legs.append(Leg(account=account, credit=-amount, customer_id=customer_id, memo=memo))
+        side = {"debit": amount} if amount > 0 else {"credit": -amount}
+        if amount:
+            legs.append(Leg(account=account, customer_id=customer_id, memo=line_memo, **side))
     return legs
 
 
-def signed_accumulator() -> defaultdict:
-    return defaultdict(lambda: ZERO)
+def reversal_legs(entry: JournalEntry) -> list[Leg]:
+    """The exact reverse of `entry`, line by line (each debit a credit and back)."""
+    return build_legs(
+        (
+            (line.account, line.customer_id, line.credit - line.debit, line.memo)
+            for line in entry.lines.select_related("account")
+        ),
+        merge=False,
+    )
 
 
 def _closed_message(closed: datetime.date, date: datetime.date) -> str:
@@ -126,7 +148,11 @@ def check_business_date(
     return date
 
 
-def audit_log(*, by, action: str, target=None, target_ref: str = "", amount=None, **detail):
+def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amount=None, **detail):
+    """Write one audit event. `action` must be an AuditAction member: the trail's actions
+    are an enumeration, not free text."""
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"audit_log needs an AuditAction, not {action!r}.")
     return AuditEvent.objects.create(
         actor=by if (by is not None and by.is_authenticated) else None,
         action=action,
@@ -181,7 +207,9 @@ def journal_entry_post(
         )
         for leg in legs
     )
-    audit_log(by=by, action="journal entry posted", target=entry, amount=debits, memo=memo)
+    audit_log(
+        by=by, action=AuditAction.JOURNAL_ENTRY_POSTED, target=entry, amount=debits, memo=memo
+    )
     return entry
 
 
@@ -193,20 +221,10 @@ def journal_entry_reverse(
     entry = JournalEntry.objects.select_for_update().get(pk=entry.pk)
     if JournalEntry.objects.filter(reversal_of=entry).exists():
         raise UnbalancedEntry(f"{entry.number} has already been reversed.")
-    legs = [
-        Leg(
-            account=line.account,
-            debit=line.credit,
-            credit=line.debit,
-            customer_id=line.customer_id,
-            memo=line.memo,
-        )
-        for line in entry.lines.select_related("account")
-    ]
     reversal = journal_entry_post(
         date=date,
         memo=memo or f"Reversal of {entry.number}: {entry.memo}",
-        legs=legs,
+        legs=reversal_legs(entry),
         by=by,
         source=entry.source_type.get_object_for_this_type(pk=entry.source_id)
         if entry.source_type_id
@@ -233,7 +251,7 @@ def books_close(*, through: datetime.date | None, by) -> LedgerSettings:
     row.save()
     audit_log(
         by=by,
-        action="books closed",
+        action=AuditAction.BOOKS_CLOSED,
         target=row,
         target_ref="books-closed date",
         old=old.isoformat() if old else None,

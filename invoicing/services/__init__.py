@@ -1,0 +1,98 @@
+"""Writes to A/R documents, payments, refunds and deposits.
+
+Each public function is one state change in one transaction, checks who may do it, locks
+what it changes, and writes an audit event. Organised by concept, lowest first (each
+module imports only those before it):
+
+- base: numbers, line inputs and totals, locks, the service shape, shared stamps
+- applications: Apply Credit and unapply
+- payments: recording payments, and the earmark step posting sets in motion
+- deposits: customer deposits, their applications, store-credit deposits
+- documents: create, edit, post, void, cancel drafts
+- credit_memos: credit memos made from an invoice
+- refunds: refunds of credits and of deposits, one code path
+
+`from invoicing import services; services.refund_prepare(...)` keeps working: every
+public name is re-exported here.
+"""
+
+from invoicing.allocator import Allocation
+from invoicing.services.applications import credit_apply, credit_unapply
+from invoicing.services.base import SEQUENCE_PREFIX, LineInput, clean_allocations, locked_message
+from invoicing.services.credit_memos import (
+    credit_memo_create_from_invoice,
+    credit_memo_update_from_invoice,
+)
+from invoicing.services.deposits import (
+    deposit_apply,
+    deposit_cancel,
+    deposit_post,
+    deposit_posting_legs,
+    deposit_record,
+    deposit_unapply,
+    deposit_void,
+)
+from invoicing.services.documents import (
+    clean_line_inputs,
+    document_cancel_draft,
+    document_create,
+    document_post,
+    document_update_draft,
+    document_void,
+    posting_legs,
+    void_undo_list,
+)
+from invoicing.services.payments import payment_on_document, payment_record
+from invoicing.services.refunds import (
+    deposit_refund_cancel,
+    deposit_refund_prepare,
+    deposit_refund_release,
+    deposit_refund_reverse,
+    refund_cancel,
+    refund_methods,
+    refund_prepare,
+    refund_release,
+    refund_reversal_legs,
+    refund_reverse,
+    refund_source,
+)
+
+__all__ = [
+    "SEQUENCE_PREFIX",
+    "Allocation",
+    "LineInput",
+    "clean_allocations",
+    "clean_line_inputs",
+    "credit_apply",
+    "credit_memo_create_from_invoice",
+    "credit_memo_update_from_invoice",
+    "credit_unapply",
+    "deposit_apply",
+    "deposit_cancel",
+    "deposit_post",
+    "deposit_posting_legs",
+    "deposit_record",
+    "deposit_refund_cancel",
+    "deposit_refund_prepare",
+    "deposit_refund_release",
+    "deposit_refund_reverse",
+    "deposit_unapply",
+    "deposit_void",
+    "document_cancel_draft",
+    "document_create",
+    "document_post",
+    "document_update_draft",
+    "document_void",
+    "locked_message",
+    "payment_on_document",
+    "payment_record",
+    "posting_legs",
+    "refund_cancel",
+    "refund_methods",
+    "refund_prepare",
+    "refund_release",
+    "refund_reversal_legs",
+    "refund_reverse",
+    "refund_source",
+    "void_undo_list",
+]
