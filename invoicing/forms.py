@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from customers.models import BillingTerms, Customer
+from invoicing.allocator import Allocation
 from invoicing.models import CreditReason, DocumentKind, Item, PaymentMethod, TaxProfile
 from invoicing.services import LineInput
 from ledger.forms import BusinessDateField, MoneyField, QuantityField
@@ -242,8 +243,6 @@ class AllocationForm(forms.Form):
         return self.available - self.applying()
 
     def allocations(self):
-        from invoicing.services import Allocation
-
         return [
             Allocation(document=d, amount=self._amount(d))
             for d in self.counterparts

@@ -26,6 +26,7 @@ from invoicing.models import (
     DocumentStatus,
     PaymentMethod,
 )
+from invoicing.selectors.open_items import refund_source
 
 # Each act: its name, its value, its label ("You can't <label> …") and the role it needs
 # (config.roles answers who holds it).
@@ -234,8 +235,6 @@ def _document(user, act: Act, doc: Document) -> Decision:
             return _no(f"{doc.number} has no balance to pay.")
         return ALLOWED
     if act == Act.REFUND:
-        from invoicing.services import refund_source
-
         credit, amount = refund_source(doc)
         if credit is None or amount <= 0:
             return _no(f"{doc.number} has no open credit to refund.")

@@ -58,6 +58,7 @@ from invoicing.selectors.open_items import (
     open_amount_as_of,
     open_credits,
     open_invoices,
+    refund_source,
 )
 
 __all__ = [
@@ -97,6 +98,7 @@ __all__ = [
     "open_balances_by_customer",
     "open_credits",
     "open_invoices",
+    "refund_source",
     "over_credited_lines",
     "posted_documents",
 ]

@@ -12,6 +12,7 @@ from invoicing.models import (
     ApplicationBatch,
     DepositApplication,
     Document,
+    DocumentKind,
     DocumentStatus,
 )
 from invoicing.selectors.documents import posted_documents
@@ -111,3 +112,26 @@ def bad_applications() -> list[str]:
         if app.is_active and not posted:
             problems.append(f"application {app.pk} is in force on a document that isn't posted")
     return problems
+
+
+def refund_source(document: Document) -> tuple[Document | None, Decimal]:
+    """The credit a refund "from" `document` draws on, and how much it can refund.
+
+    A posted credit (credit memo, unapplied payment) refunds its own open credit. A draft
+    invoice lowered below what was paid on it (Method 2) refunds from its earmarked
+    payment, up to the negative Balance Due it shows.
+    """
+    if document.kind == DocumentKind.REFUND:
+        return None, ZERO
+    if document.is_posted and document.balance_due < 0:
+        return document, document.usable
+    if document.is_draft and document.kind == DocumentKind.INVOICE:
+        owed = -document.display_balance
+        if owed > 0:
+            payments = document.earmarked_payments.filter(
+                kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED
+            ).order_by("pk")
+            for payment in payments:
+                if payment.usable > 0:
+                    return payment, min(owed, payment.usable)
+    return None, ZERO

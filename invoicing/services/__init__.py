@@ -17,6 +17,7 @@ public name is re-exported here.
 """
 
 from invoicing.allocator import Allocation
+from invoicing.selectors.open_items import refund_source
 from invoicing.services.applications import credit_apply, credit_unapply
 from invoicing.services.base import SEQUENCE_PREFIX, LineInput, clean_allocations, locked_message
 from invoicing.services.credit_memos import (
@@ -54,7 +55,6 @@ from invoicing.services.refunds import (
     refund_release,
     refund_reversal_legs,
     refund_reverse,
-    refund_source,
 )
 
 __all__ = [

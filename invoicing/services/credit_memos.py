@@ -14,6 +14,7 @@ from invoicing.exceptions import InvoicingError, OverCredit, PostedDocumentLocke
 from invoicing.models import Document, DocumentKind, DocumentStatus
 from invoicing.policies import Act, enforce
 from invoicing.pricing import credit_line_amounts
+from invoicing.selectors.credit_memos import creditable_lines
 from invoicing.services.base import LineInput, _lock, locked_message, service
 from invoicing.services.documents import document_create, document_update_draft
 
@@ -23,8 +24,6 @@ def _credit_lines_from_invoice(
 ) -> list[LineInput]:
     """Turn {invoice line id: positive quantity to credit} into negative memo lines,
     refusing more than each line has left to credit over all the invoice's memos."""
-    from invoicing.selectors import creditable_lines
-
     available = {row.line.pk: row for row in creditable_lines(invoice, exclude_memo=exclude_memo)}
     errors, lines = {}, []
     for line_id, quantity in quantities.items():

@@ -24,6 +24,7 @@ from invoicing.models import (
     PaymentMethod,
 )
 from invoicing.policies import Act, enforce
+from invoicing.selectors.open_items import refund_source
 from invoicing.services.applications import _apply_locked, _credit_unapply
 from invoicing.services.base import (
     AMOUNT,
@@ -58,29 +59,6 @@ def refund_methods(*, store_credit: bool = False) -> list[tuple[str, str]]:
     if store_credit:
         methods.append(PaymentMethod.STORE_CREDIT)
     return [(m.value, m.label) for m in methods]
-
-
-def refund_source(document: Document) -> tuple[Document | None, Decimal]:
-    """The credit a refund "from" `document` draws on, and how much it can refund.
-
-    A posted credit (credit memo, unapplied payment) refunds its own open credit. A draft
-    invoice lowered below what was paid on it (Method 2) refunds from its earmarked
-    payment, up to the negative Balance Due it shows.
-    """
-    if document.kind == DocumentKind.REFUND:
-        return None, ZERO
-    if document.is_posted and document.balance_due < 0:
-        return document, document.usable
-    if document.is_draft and document.kind == DocumentKind.INVOICE:
-        owed = -document.display_balance
-        if owed > 0:
-            payments = document.earmarked_payments.filter(
-                kind=DocumentKind.PAYMENT, status=DocumentStatus.POSTED
-            ).order_by("pk")
-            for payment in payments:
-                if payment.usable > 0:
-                    return payment, min(owed, payment.usable)
-    return None, ZERO
 
 
 def refund_reversal_legs(refund: Document) -> list[Leg]:
