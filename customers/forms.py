@@ -10,6 +10,15 @@ class CustomerForm(forms.ModelForm):
     # checks it.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
+    # The page's sections, in order: (legend, field names). A section without a legend
+    # spans the whole width of the form.
+    fieldsets = [
+        ("Customer", ["code", "name", "billing_terms", "is_active"]),
+        ("Billing contact", ["billing_contact", "email", "phone"]),
+        ("Billing address", ["address_line1", "address_line2", "city", "state", "postal_code"]),
+        ("", ["notes"]),
+    ]
+
     class Meta:
         model = Customer
         fields = EDITABLE_FIELDS
@@ -17,6 +26,10 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
             "code": forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
         }
+
+    def sections(self):
+        """The fieldsets with their bound fields, for the template."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.fieldsets]
 
     def clean_code(self):
         return self.cleaned_data["code"].strip().upper()

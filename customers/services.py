@@ -40,15 +40,7 @@ def _customer_create(by, fields) -> Customer:
     customer = Customer(**{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
     customer.created_by = by
     customer.updated_by = by
-    customer.full_clean()
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        # Another request took the code between the check above and this insert.
-        raise ValidationError(
-            {"code": "A customer with this code already exists."}, code="unique"
-        ) from None
+    _validate_and_save(customer)
     audit_log(by=by, action=AuditAction.CUSTOMER_CREATED, target=customer, target_ref=customer.code)
     return customer
 
@@ -72,14 +64,7 @@ def customer_update(
         return customer
     claim_version(customer, expected_version, StaleCustomerEdit)
     customer.updated_by = by
-    customer.full_clean()
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"code": "A customer with this code already exists."}, code="unique"
-        ) from None
+    _validate_and_save(customer)
     audit_log(
         by=by,
         action=AuditAction.CUSTOMER_CHANGED,
@@ -88,3 +73,17 @@ def customer_update(
         changes=changes,
     )
     return customer
+
+
+def _validate_and_save(customer: Customer) -> None:
+    """Validate and save `customer`. The unique code is checked by full_clean, but another
+    request may take the code between that check and the save: that IntegrityError is
+    reported as the same ValidationError on `code`."""
+    customer.full_clean()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"code": "A customer with this code already exists."}, code="unique"
+        ) from None

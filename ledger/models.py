@@ -8,17 +8,19 @@ from django.db.models import Q
 
 
 class AccountType(models.TextChoices):
-    ASSET = "asset", "Asset"
-    LIABILITY = "liability", "Liability"
-    EQUITY = "equity", "Equity"
-    INCOME = "income", "Income"
+    # Labels are the names, title-cased (Asset, Liability, ...), but for Contra-income.
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
     CONTRA_INCOME = "contra_income", "Contra-income"
-    EXPENSE = "expense", "Expense"
+    EXPENSE = "expense"
 
 
 class NormalSide(models.TextChoices):
-    DEBIT = "debit", "Debit"
-    CREDIT = "credit", "Credit"
+    # Labels are the names, title-cased: Debit, Credit.
+    DEBIT = "debit"
+    CREDIT = "credit"
 
 
 class SystemRole(models.TextChoices):
