@@ -62,9 +62,9 @@ class DocumentAdmin(ReadOnlyAdmin):
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
-    list_display = ["date", "credit", "invoice", "amount", "created_by", "removed_on"]
-    list_select_related = ["credit", "invoice", "created_by"]
-    search_fields = ["credit__number", "invoice__number"]
+    list_display = ["date", "source", "target", "amount", "created_by", "removed_on"]
+    list_select_related = ["source", "target", "created_by"]
+    search_fields = ["source__number", "target__number"]
 
 
 @admin.register(Deposit)
@@ -83,5 +83,5 @@ class DepositApplicationAdmin(ReadOnlyAdmin):
 
 @admin.register(DepositRefund)
 class DepositRefundAdmin(ReadOnlyAdmin):
-    list_display = ["date", "deposit", "method", "amount", "status", "created_by", "released_by"]
-    list_select_related = ["deposit", "created_by", "released_by"]
+    list_display = ["date", "deposit", "method", "amount", "status", "created_by", "posted_by"]
+    list_select_related = ["deposit", "created_by", "posted_by"]

@@ -1,5 +1,8 @@
 """A/R documents: invoices and credit memos in one table (credits list alongside invoices
-everywhere, as aACE insists), their lines, item codes and tax profiles."""
+everywhere, as aACE insists), their lines, item codes and tax profiles.
+
+One module because the document, application, deposit and refund models reference each
+other and share their abstract bases (Authored, Posted, Removable, MoneyMoved)."""
 
 from decimal import Decimal
 
@@ -107,6 +110,27 @@ class DocumentStatus(models.TextChoices):
     VOID = "void"
 
 
+class RefundStatus(models.TextChoices):
+    """Where a refund stands, as screens say it. Stored, a refund (a Document of kind refund
+    or a DepositRefund) keeps DocumentStatus — releasing is how it posts — and this reads it:
+    `RefundStatus.of`."""
+
+    PENDING = "pending", "Pending"
+    RELEASED = "released", "Released"
+    CANCELLED = "cancelled", "Cancelled"
+    REVERSED = "reversed", "Reversed"
+
+    @classmethod
+    def of(cls, status: str, *, was_reversed: bool) -> "RefundStatus":
+        """A refund's status from its stored DocumentStatus and whether it was reversed
+        (voided after it was released, rather than cancelled while pending)."""
+        if status == DocumentStatus.DRAFT:
+            return cls.PENDING
+        if status == DocumentStatus.POSTED:
+            return cls.RELEASED
+        return cls.REVERSED if was_reversed else cls.CANCELLED
+
+
 class CreditReason(models.TextChoices):
     RETURN = "return", "Return"
     PRICE_ADJUSTMENT = "price_adjustment", "Price adjustment"
@@ -120,11 +144,32 @@ def _user():
     return models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
 
-def _optional_user():
+def _optional_user(verbose_name=None, help_text=""):
     """Who did something that may not have happened yet (posted, voided, released…)."""
     return models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        help_text=help_text,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
+
+
+# A refund (a Document of kind refund, or a DepositRefund) posts by being released.
+POSTED_BY_HELP = (
+    "Who posted it; for a refund, the Poster who released it (releasing is how a refund posts)."
+)
+POSTED_AT_HELP = "When it was posted; for a refund, when it was released."
+
+
+def _posted_by():
+    return _optional_user("posted by", POSTED_BY_HELP)
+
+
+def _posted_at():
+    return models.DateTimeField("posted at", null=True, blank=True, help_text=POSTED_AT_HELP)
 
 
 def _optional_entry():
@@ -149,8 +194,8 @@ class Posted(Authored):
     and the journal entries they wrote."""
 
     posting_entry = _optional_entry()
-    posted_by = _optional_user()
-    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = _posted_by()
+    posted_at = _posted_at()
     void_entry = _optional_entry()
     voided_by = _optional_user()
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -164,8 +209,11 @@ class Posted(Authored):
 
 
 class Removable(Authored):
-    """An application (of a credit or a deposit): removing it keeps the row as history."""
+    """An application (of a credit or a deposit) of `amount` on `date`: removing it keeps
+    the row as history."""
 
+    amount = models.DecimalField(**MONEY)
+    date = models.DateField(db_index=True)
     removed_on = models.DateField(null=True, blank=True)
     removed_by = _optional_user()
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -176,6 +224,23 @@ class Removable(Authored):
     @property
     def is_active(self) -> bool:
         return self.removed_at is None
+
+
+class MoneyMoved(models.Model):
+    """Money in or out outside A/R documents (a deposit, a deposit's refund): how much, how
+    it moved, its check or transaction number, and a memo."""
+
+    amount = models.DecimalField(**MONEY)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=60, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def positive_amount(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(amount__gt=0), name=name)
 
 
 class DocumentSequence(models.Model):
@@ -240,6 +305,15 @@ class Document(Posted):
         on_delete=models.PROTECT,
         related_name="earmarked_payments",
         help_text="A payment taken on a draft invoice, applied to it when the invoice is posted.",
+    )
+    prepared_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds_prepared_on",
+        help_text="A refund prepared on a draft invoice lowered below what was paid on it "
+        "(Method 2).",
     )
     refund_of = models.ForeignKey(
         "self",
@@ -338,10 +412,14 @@ class Document(Posted):
     @property
     def status_label(self) -> str:
         if self.kind == DocumentKind.REFUND:
-            if self.status == DocumentStatus.VOID and self.posting_entry_id:
-                return "Reversed"
-            return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]
+            return self.refund_status.label
         return self.get_status_display()
+
+    @property
+    def refund_status(self) -> RefundStatus:
+        """A refund's status: void after it was released (it has a posting entry) is a
+        reversal, void before is a cancel."""
+        return RefundStatus.of(self.status, was_reversed=bool(self.posting_entry_id))
 
     @property
     def display_balance(self):
@@ -419,18 +497,23 @@ class ApplicationOrigin(models.TextChoices):
 
 
 class Application(Removable):
-    """Pairs a positive open item (an invoice) with a negative one (a credit memo, later a
-    payment) and reduces both by `amount`. Writes no journal entry: both sides are in A/R.
-    Removing it (unapply) keeps the row, so the history stays visible and open amounts can
-    be computed as of any date."""
+    """Pairs a positive open item (`target`) with a negative one (`source`) and reduces both
+    by `amount`. Writes no journal entry: both sides are in A/R. Removing it (unapply) keeps
+    the row, so the history stays visible and open amounts can be computed as of any date."""
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey(
-        Document, on_delete=models.PROTECT, related_name="applications_received"
+    target = models.ForeignKey(
+        Document,
+        on_delete=models.PROTECT,
+        related_name="applications_received",
+        help_text="The positive open item paid down: an invoice, or a refund paying a credit back.",
     )
-    credit = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="applications_made")
-    amount = models.DecimalField(**MONEY)
-    date = models.DateField(db_index=True)
+    source = models.ForeignKey(
+        Document,
+        on_delete=models.PROTECT,
+        related_name="applications_made",
+        help_text="The negative open item used: a credit memo or a payment (a credit).",
+    )
     origin = models.CharField(
         max_length=10, choices=ApplicationOrigin.choices, default=ApplicationOrigin.MANUAL
     )
@@ -445,14 +528,14 @@ class Application(Removable):
     class Meta:
         ordering = ["date", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            positive_amount("application_amount_positive"),
             models.CheckConstraint(
-                condition=~Q(invoice=models.F("credit")), name="application_two_documents"
+                condition=~Q(target=models.F("source")), name="application_two_documents"
             ),
         ]
 
     def __str__(self):
-        return f"{self.credit} → {self.invoice}: {self.amount}"
+        return f"{self.source} → {self.target}: {self.amount}"
 
 
 class PlannedApplication(models.Model):
@@ -466,15 +549,13 @@ class PlannedApplication(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="planned_amount_positive")
-        ]
+        constraints = [positive_amount("planned_amount_positive")]
 
     def __str__(self):
         return f"{self.payment} → {self.invoice}: {self.amount}"
 
 
-class Deposit(Posted):
+class Deposit(Posted, MoneyMoved):
     """A customer deposit: money received before there is an invoice (Spectra "Customer
     Deposit"). It posts to Customer Deposits (a liability), not A/R; applying it to an
     invoice moves the applied part into A/R. Store credit refunds also become deposits."""
@@ -484,10 +565,6 @@ class Deposit(Posted):
         "customers.Customer", on_delete=models.PROTECT, related_name="deposits"
     )
     date = models.DateField(db_index=True)
-    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
-    reference = models.CharField(max_length=60, blank=True)
-    amount = models.DecimalField(**MONEY)
-    memo = models.CharField(max_length=255, blank=True)
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT, db_index=True
     )
@@ -506,7 +583,7 @@ class Deposit(Posted):
     class Meta:
         ordering = ["-date", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            positive_amount("deposit_amount_positive"),
             models.CheckConstraint(
                 condition=Q(remaining__gte=0) & Q(remaining__lte=models.F("amount")),
                 name="deposit_remaining_in_range",
@@ -536,37 +613,32 @@ class DepositApplication(Removable):
     invoice = models.ForeignKey(
         Document, on_delete=models.PROTECT, related_name="deposit_applications"
     )
-    amount = models.DecimalField(**MONEY)
-    date = models.DateField(db_index=True)
     entry = models.OneToOneField("ledger.JournalEntry", on_delete=models.PROTECT, related_name="+")
     removal_entry = _optional_entry()
 
     class Meta:
         ordering = ["date", "id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_application_positive")
-        ]
+        constraints = [positive_amount("deposit_application_positive")]
 
     def __str__(self):
         return f"{self.deposit} → {self.invoice}: {self.amount}"
 
 
-class DepositRefund(Authored):
+class DepositRefund(Authored, MoneyMoved):
     """Refund This Deposit: pending until a Poster releases it (Dr Customer Deposits, Cr Bank
     or Credit Card Clearing)."""
 
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(**MONEY)
-    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
-    reference = models.CharField(max_length=60, blank=True)
-    memo = models.CharField(max_length=255, blank=True)
     date = models.DateField()
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT
     )
     entry = _optional_entry()
-    released_by = _optional_user()
-    released_at = models.DateTimeField(null=True, blank=True)
+    # Named like Document's: releasing is how a refund posts. (Not `Posted`: a deposit
+    # refund keeps one entry per step — entry, reversal_entry — and tells a cancel from a
+    # reversal, where `Posted` has one void.)
+    posted_by = _posted_by()
+    posted_at = _posted_at()
     cancelled_by = _optional_user()
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reversal_entry = _optional_entry()
@@ -575,15 +647,15 @@ class DepositRefund(Authored):
 
     class Meta:
         ordering = ["date", "id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_refund_positive")
-        ]
+        constraints = [positive_amount("deposit_refund_positive")]
 
     def __str__(self):
         return f"Refund of {self.deposit}: {self.amount}"
 
     @property
+    def refund_status(self) -> RefundStatus:
+        return RefundStatus.of(self.status, was_reversed=bool(self.reversal_entry_id))
+
+    @property
     def status_label(self) -> str:
-        if self.status == DocumentStatus.VOID and self.reversal_entry_id:
-            return "Reversed"
-        return {"draft": "Pending", "posted": "Released", "void": "Cancelled"}[self.status]
+        return self.refund_status.label

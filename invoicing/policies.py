@@ -266,7 +266,7 @@ def _live_memo_numbers(doc: Document) -> str:
 
 def _pending_refunds_through(doc: Document) -> str:
     numbers = Document.objects.filter(
-        kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, earmarked_for=doc
+        kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, prepared_on=doc
     ).values_list("number", flat=True)
     return ", ".join(numbers)
 
@@ -278,18 +278,18 @@ def void_blockers(doc: Document) -> list[str]:
     if memos:
         blockers.append(f"it has credit memos ({memos}) — void or cancel them first")
     apps = Application.objects.filter(
-        models.Q(invoice=doc) | models.Q(credit=doc), removed_at__isnull=True
-    ).select_related("invoice", "credit")
+        models.Q(target=doc) | models.Q(source=doc), removed_at__isnull=True
+    ).select_related("target", "source")
     refunds = [a for a in apps if a.origin == ApplicationOrigin.REFUND]
     others = [a for a in apps if a.origin != ApplicationOrigin.REFUND]
     if refunds:
         numbers = ", ".join(
-            a.invoice.number if a.invoice_id != doc.pk else a.credit.number for a in refunds
+            a.target.number if a.target_id != doc.pk else a.source.number for a in refunds
         )
         blockers.append(f"refunds were released from it ({numbers}) — reverse them first")
     if others:
         numbers = ", ".join(
-            a.credit.number if a.invoice_id == doc.pk else a.invoice.number for a in others
+            a.source.number if a.target_id == doc.pk else a.target.number for a in others
         )
         blockers.append(f"it is applied with {numbers} — unapply first")
     deposit_apps = doc.deposit_applications.filter(removed_at__isnull=True).select_related(
@@ -385,12 +385,12 @@ def _application(app) -> Decision:
     origin = getattr(app, "origin", ApplicationOrigin.MANUAL)
     if origin == ApplicationOrigin.REFUND:
         return _no(
-            f"This application was made by releasing refund {app.invoice.number}; "
+            f"This application was made by releasing refund {app.target.number}; "
             "reverse that refund instead."
         )
     if origin == ApplicationOrigin.EARMARK:
         return _no(
-            f"This application was made when {app.invoice.number} was posted with the payment "
-            f"taken on it; void {app.invoice.number} (Unapply all and void) to undo it."
+            f"This application was made when {app.target.number} was posted with the payment "
+            f"taken on it; void {app.target.number} (Unapply all and void) to undo it."
         )
     return ALLOWED

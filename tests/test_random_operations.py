@@ -1206,7 +1206,7 @@ class CreditDesk(RuleBasedStateMachine):
             if django_settings.REFUND_FOUR_EYES:
                 assert by != preparer, f"{number} was released by the person who prepared it"
         for pk, by, preparer in DepositRefund.objects.exclude(entry=None).values_list(
-            "pk", "released_by", "created_by"
+            "pk", "posted_by", "created_by"
         ):
             assert by in posters, f"deposit refund {pk} was released by a user who isn't a Poster"
             if django_settings.REFUND_FOUR_EYES:

@@ -284,7 +284,7 @@ class World:
         services.document_post(document=inv_earmark, by=poster)
         self.add(
             "application by earmark",
-            Application.objects.get(invoice=inv_earmark, origin="earmark"),
+            Application.objects.get(target=inv_earmark, origin="earmark"),
         )
 
         # Refunds of a credit: pending (by the rep; by the Poster, for four eyes), released,
@@ -297,7 +297,7 @@ class World:
         services.refund_release(refund=released, by=poster)
         self.add(
             "application by refund release",
-            Application.objects.get(invoice=released, origin="refund"),
+            Application.objects.get(target=released, origin="refund"),
         )
         services.refund_cancel(refund=self.refund("refund cancelled", big), by=rep)
         reversed_ = self.refund("refund reversed", big)
@@ -444,7 +444,7 @@ def each_application(w):
     unrelated = w.named["other customer's invoice"]
     cases = []
     for app in w.applications:
-        for pk in (app.invoice_id, app.credit_id, unrelated.pk):
+        for pk in (app.target_id, app.source_id, unrelated.pk):
             cases.append({"pk": pk, "application_pk": app.pk})
     for app in w.deposit_applications:
         cases.append({"pk": app.invoice_id, "application_pk": app.pk})
@@ -462,7 +462,7 @@ def each_deposit_application(w):
         for pk in (app.invoice_id, unrelated.pk):
             cases.append({"pk": pk, "application_pk": app.pk})
     for app in w.applications:
-        cases.append({"pk": app.invoice_id, "application_pk": app.pk})
+        cases.append({"pk": app.target_id, "application_pk": app.pk})
     cases.append({"pk": w.named["invoice with a deposit applied"].pk, "application_pk": MISSING})
     return cases
 
@@ -491,7 +491,7 @@ def application(kw):
     if doc is None:
         return None
     app = _get(Application, pk=kw["application_pk"])
-    return app if app is not None and doc.pk in (app.invoice_id, app.credit_id) else None
+    return app if app is not None and doc.pk in (app.target_id, app.source_id) else None
 
 
 def deposit_application(kw):

@@ -25,10 +25,10 @@ def money_documents() -> QuerySet[Document]:
 
 def money_documents_for(document: Document) -> QuerySet[Document]:
     """Payments and refunds tied to a document: refunds of it, payments earmarked for it
-    (Method 2) and refunds drawn through it. Applications are listed separately."""
+    (Method 2) and refunds prepared on it. Applications are listed separately."""
     return (
         money_documents()
-        .filter(Q(refund_of=document) | Q(earmarked_for=document))
+        .filter(Q(refund_of=document) | Q(earmarked_for=document) | Q(prepared_on=document))
         .order_by("date", "id")
     )
 

@@ -45,18 +45,18 @@ def computed_open_amounts(
         deposit_apps = deposit_apps.filter(invoice__customer=customer)
     if document is not None:
         docs = docs.filter(pk=document.pk)
-        apps = apps.filter(Q(invoice=document) | Q(credit=document))
+        apps = apps.filter(Q(target=document) | Q(source=document))
         deposit_apps = deposit_apps.filter(invoice=document)
     if as_of is not None:
         docs = docs.filter(date__lte=as_of).exclude(void_date__lte=as_of)
     else:
         docs = docs.filter(status=DocumentStatus.POSTED)
     open_amounts = dict(docs.values_list("pk", "grand_total"))
-    for invoice_id, credit_id, amount in apps.values_list("invoice_id", "credit_id", "amount"):
-        if invoice_id in open_amounts:
-            open_amounts[invoice_id] -= amount
-        if credit_id in open_amounts:
-            open_amounts[credit_id] += amount
+    for target_id, source_id, amount in apps.values_list("target_id", "source_id", "amount"):
+        if target_id in open_amounts:
+            open_amounts[target_id] -= amount
+        if source_id in open_amounts:
+            open_amounts[source_id] += amount
     for invoice_id, amount in deposit_apps.values_list("invoice_id", "amount"):
         if invoice_id in open_amounts:
             open_amounts[invoice_id] -= amount
@@ -90,8 +90,8 @@ def open_credits(customer) -> QuerySet[Document]:
 def applications_for(document: Document) -> QuerySet[Application]:
     """Every application touching the document, removed ones included (history)."""
     return (
-        Application.objects.filter(Q(invoice=document) | Q(credit=document))
-        .select_related("invoice", "credit", "created_by", "removed_by")
+        Application.objects.filter(Q(target=document) | Q(source=document))
+        .select_related("target", "source", "created_by", "removed_by")
         .order_by("date", "id")
     )
 
@@ -103,12 +103,12 @@ def application_batch_done(key: str) -> bool:
 def bad_applications() -> list[str]:
     """Applications that don't pair a positive and a negative posted item of one customer."""
     problems = []
-    for app in Application.objects.select_related("invoice", "credit"):
-        if not (app.invoice.customer_id == app.credit.customer_id == app.customer_id):
+    for app in Application.objects.select_related("target", "source"):
+        if not (app.target.customer_id == app.source.customer_id == app.customer_id):
             problems.append(f"application {app.pk} pairs documents of different customers")
-        if app.invoice.grand_total <= 0 or app.credit.grand_total >= 0:
+        if app.target.grand_total <= 0 or app.source.grand_total >= 0:
             problems.append(f"application {app.pk} doesn't pair a positive and a negative item")
-        posted = app.invoice.status == app.credit.status == DocumentStatus.POSTED
+        posted = app.target.status == app.source.status == DocumentStatus.POSTED
         if app.is_active and not posted:
             problems.append(f"application {app.pk} is in force on a document that isn't posted")
     return problems

@@ -102,12 +102,12 @@ def _apply_locked(
     applications = []
     for allocation in allocations:
         other = allocation.document
-        invoice, credit = (source, other) if source.balance_due > 0 else (other, source)
+        target, used = (source, other) if source.balance_due > 0 else (other, source)
         applications.append(
             Application(
                 customer_id=source.customer_id,
-                invoice=invoice,
-                credit=credit,
+                target=target,
+                source=used,
                 amount=allocation.amount,
                 date=date,
                 origin=origin,
@@ -116,8 +116,8 @@ def _apply_locked(
             )
         )
     for application in applications:
-        application.invoice.balance_due -= application.amount
-        application.credit.balance_due += application.amount
+        application.target.balance_due -= application.amount
+        application.source.balance_due += application.amount
     Application.objects.bulk_create(applications)
     touched = {source.pk: source, **{a.document.pk: a.document for a in allocations}}
     Document.objects.bulk_update(list(touched.values()), ["balance_due"])
@@ -142,20 +142,20 @@ def credit_unapply(*, application: Application, by, date: datetime.date | None =
 
 def _credit_unapply(application, by, date, *, system: bool = False) -> Application:
     date = date or timezone.localdate()
-    docs = _lock_in_order([application.invoice_id, application.credit_id])
+    docs = _lock_in_order([application.target_id, application.source_id])
     application = Application.objects.select_for_update().get(pk=application.pk)
     check_removal(application, by, date, system=system, act=Act.UNAPPLY)
-    invoice, credit = docs[application.invoice_id], docs[application.credit_id]
-    invoice.balance_due += application.amount
-    credit.balance_due -= application.amount
-    Document.objects.bulk_update([invoice, credit], ["balance_due"])
+    target, source = docs[application.target_id], docs[application.source_id]
+    target.balance_due += application.amount
+    source.balance_due -= application.amount
+    Document.objects.bulk_update([target, source], ["balance_due"])
     mark_removed(application, by, date)
     audit(
         by,
         AuditAction.CREDIT_UNAPPLIED,
-        credit,
+        source,
         application.amount,
-        invoice=invoice.number,
+        invoice=target.number,
         application=application.pk,
     )
     return application

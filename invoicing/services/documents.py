@@ -191,8 +191,11 @@ def document_update_draft(
 
 def _check_customer_change(document: Document) -> None:
     """A draft paid on (Method 2) or made from an invoice keeps its customer."""
-    taken = document.earmarked_payments.exclude(status=DocumentStatus.VOID)
-    numbers = ", ".join(taken.values_list("number", flat=True))
+    taken = [
+        *document.earmarked_payments.exclude(status=DocumentStatus.VOID),
+        *document.refunds_prepared_on.exclude(status=DocumentStatus.VOID),
+    ]
+    numbers = ", ".join(d.number for d in sorted(taken, key=lambda d: (d.date, d.pk), reverse=True))
     if numbers:
         raise ValidationError(
             {
@@ -280,9 +283,9 @@ def void_undo_list(document: Document) -> list[str]:
     """What "Unapply all and void" would undo first, in words (the confirmation lists it)."""
     undo = []
     for app in Application.objects.filter(
-        Q(invoice=document) | Q(credit=document), removed_at__isnull=True
-    ).select_related("invoice", "credit"):
-        other = app.credit if app.invoice_id == document.pk else app.invoice
+        Q(target=document) | Q(source=document), removed_at__isnull=True
+    ).select_related("target", "source"):
+        other = app.source if app.target_id == document.pk else app.target
         undo.append(f"Unapply {app.amount:,.2f} with {other.number}")
     for app in document.deposit_applications.filter(removed_at__isnull=True).select_related(
         "deposit"
@@ -302,13 +305,13 @@ def document_void(
     date = date or timezone.localdate()
     apps = list(
         Application.objects.filter(
-            Q(invoice=document) | Q(credit=document),
+            Q(target=document) | Q(source=document),
             removed_at__isnull=True,
             origin__in=[ApplicationOrigin.MANUAL, ApplicationOrigin.EARMARK],
         )
     )
     deposit_apps = list(document.deposit_applications.filter(removed_at__isnull=True))
-    ids = [document.pk, *(a.invoice_id for a in apps), *(a.credit_id for a in apps)]
+    ids = [document.pk, *(a.target_id for a in apps), *(a.source_id for a in apps)]
     docs = _lock_in_order(ids)
     document = docs[document.pk]
     _lock_deposits(a.deposit_id for a in deposit_apps)

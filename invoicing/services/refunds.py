@@ -170,7 +170,7 @@ class _Credit(_Refunded):
 
     def undo(self, refund, credit, date, by):
         for application in Application.objects.filter(
-            invoice=refund, origin=ApplicationOrigin.REFUND, removed_at__isnull=True
+            target=refund, origin=ApplicationOrigin.REFUND, removed_at__isnull=True
         ):
             _credit_unapply(application, by, date, system=True)
         refund.refresh_from_db()
@@ -230,8 +230,8 @@ class _Deposit(_Refunded):
         )
         refund.status = DocumentStatus.POSTED
         refund.date = date
-        refund.released_by = by
-        refund.released_at = timezone.now()
+        refund.posted_by = by
+        refund.posted_at = timezone.now()
         refund.save()
         deposit.remaining -= refund.amount
         deposit.save(update_fields=["remaining"])
@@ -341,8 +341,8 @@ def refund_prepare(*, document: Document, by, **details) -> Document:
     available = credit.usable
     if document.is_draft:
         available = min(available, -document.display_balance)
-    earmarked_for = document if document.is_draft else None
-    return _prepare(CREDIT, credit, available, by, details, earmarked_for=earmarked_for)
+    prepared_on = document if document.is_draft else None
+    return _prepare(CREDIT, credit, available, by, details, prepared_on=prepared_on)
 
 
 @service("deposit_refund_prepare", **PREPARE)

@@ -121,16 +121,16 @@ def _allocation_fragment(request, action: str, context):
 def unapply_view(request, pk, application_pk):
     document = _get_document(pk)
     application = get_object_or_404(
-        Application.objects.filter(Q(invoice=document) | Q(credit=document)).select_related(
-            "invoice", "credit"
+        Application.objects.filter(Q(target=document) | Q(source=document)).select_related(
+            "target", "source"
         ),
         pk=application_pk,
     )
     return _act(
         request,
         services.credit_unapply,
-        f"Removed {application.amount:,.2f} of {application.credit.number} "
-        f"from {application.invoice.number}.",
+        f"Removed {application.amount:,.2f} of {application.source.number} "
+        f"from {application.target.number}.",
         document,
         application=application,
     )

@@ -60,7 +60,7 @@ def deposit_create_view(request, customer):
 
 def deposit_detail_view(request, pk):
     deposit = _get_deposit(pk)
-    refunds = list(deposit.refunds.select_related("created_by", "released_by", "deposit"))
+    refunds = list(deposit.refunds.select_related("created_by", "posted_by", "deposit"))
     for refund in refunds:
         refund.acts = actions_for(request.user, refund)
     acts = actions_for(request.user, deposit)

@@ -66,7 +66,7 @@ def document_detail_view(request, pk):
     for app in applications + deposit_applications:
         app.may_unapply = decide(request.user, Act.UNAPPLY, app).allowed
     for app in applications:  # the other side of the application
-        app.counterpart = app.credit if app.invoice_id == document.pk else app.invoice
+        app.counterpart = app.source if app.target_id == document.pk else app.target
     money_links = list(selectors.money_documents_for(document))
     for link in money_links:
         link.acts = actions_for(request.user, link)

@@ -319,7 +319,7 @@ def conflicting_document_actions_never_over_credit_or_double_post(people):
         ]
     )
     credit = fresh(credit)
-    applied = Application.objects.filter(credit=credit, removed_at__isnull=True)
+    applied = Application.objects.filter(source=credit, removed_at__isnull=True)
     if credit.status == DocumentStatus.VOID:  # voided first: every apply was refused
         assert len(race.ok) == 1, race.messages()
         assert not applied.exists()
@@ -421,7 +421,7 @@ def identical_apply_and_unapply_have_one_effect(people):
         )
     )
     assert len(applications) == 1
-    assert Application.objects.filter(credit=credit).count() == 1
+    assert Application.objects.filter(source=credit).count() == 1
     assert fresh(target).balance_due == D("70.00")
     assert fresh(credit).balance_due == D("-70.00")
 
@@ -430,7 +430,7 @@ def identical_apply_and_unapply_have_one_effect(people):
     )
     assert fresh(target).balance_due == D("100.00")
     assert fresh(credit).balance_due == D("-100.00")
-    assert Application.objects.get(credit=credit).removed_at is not None
+    assert Application.objects.get(source=credit).removed_at is not None
     ledger_ok()
 
 
@@ -478,7 +478,7 @@ def one_credit_applied_to_eight_invoices_at_once_is_never_over_applied(people):
     assert fresh(one).balance_due == D("20.00")
 
     # Eight unapplies of one application (different keys): one removes it.
-    application = Application.objects.filter(invoice=one, removed_at__isnull=True).first()
+    application = Application.objects.filter(target=one, removed_at__isnull=True).first()
     race = competing(
         [
             partial(services.credit_unapply, application=fresh(application), by=rep, key=key())
@@ -583,7 +583,7 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
     )
     assert len(race.ok) == N, race.messages()
     assert fresh(target).balance_due == 0
-    applied = Application.objects.filter(invoice=target, removed_at__isnull=True)
+    applied = Application.objects.filter(target=target, removed_at__isnull=True)
     assert sum(a.amount for a in applied) == D("100.00")
     assert sum(fresh(p).balance_due for p in payments) == -(N * D("60.00") - D("100.00"))
 
@@ -616,7 +616,7 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
     assert fresh(planned).status == DocumentStatus.POSTED, race.messages()
     other = fresh(other)
     assert other.balance_due >= 0
-    applied = Application.objects.filter(invoice=other, removed_at__isnull=True)
+    applied = Application.objects.filter(target=other, removed_at__isnull=True)
     assert sum(a.amount for a in applied) == D("100.00") - other.balance_due
     assert other.balance_due == 0  # something always fills it: the payment or two credits
 
@@ -640,7 +640,7 @@ def payments_posted_at_once_against_one_invoice_never_overpay_it(people):
         f"{draft.number} is already posted.",
         f"{earmarked.number} is already posted.",
     }
-    applied = Application.objects.filter(invoice=draft, removed_at__isnull=True)
+    applied = Application.objects.filter(target=draft, removed_at__isnull=True)
     assert [(a.origin, a.amount) for a in applied] == [(ApplicationOrigin.EARMARK, D("100.00"))]
     assert fresh(draft).balance_due == fresh(earmarked).balance_due == 0
     ledger_ok()

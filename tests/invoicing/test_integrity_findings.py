@@ -122,7 +122,7 @@ def test_the_application_a_release_made_cant_be_unapplied_by_hand(
 ):
     credit = posted_memo(customer, "-100.00", by=rep, post_by=poster)
     rfd = released(credit, "100.00", rep, poster2)
-    app = Application.objects.get(invoice=rfd)
+    app = Application.objects.get(target=rfd)
     assert app.origin == ApplicationOrigin.REFUND
     with pytest.raises(ValidationError, match="reverse that refund"):
         services.credit_unapply(application=app, by=poster)

@@ -133,7 +133,7 @@ def test_method_2_reduce_a_paid_draft_and_refund_by_card(client, rep, poster, po
     assert 'value="40.00"' in filled.content.decode()
     assert refund_post(client, inv, "40.00", method="card").status_code == 302
     refund = Document.objects.get(kind=DocumentKind.REFUND)
-    assert refund.refund_of == payment and refund.earmarked_for == inv
+    assert refund.refund_of == payment and refund.prepared_on == inv
     assert fresh(inv).display_balance == D("0.00")
 
     card_before = account_balance(SystemRole.CARD_CLEARING)
