@@ -1,0 +1,44 @@
+"""The A/R models, by concept: choices, shared bases, catalog (tax profiles, items),
+documents (and the one definition of a credit), applications, deposits. Import them from
+`invoicing.models`."""
+
+from invoicing.models.applications import (  # noqa: F401
+    Application,
+    ApplicationBatch,
+    PlannedApplication,
+)
+from invoicing.models.base import (  # noqa: F401
+    MONEY,
+    POSTED_AT_HELP,
+    POSTED_BY_HELP,
+    Authored,
+    MoneyMoved,
+    Posted,
+    Removable,
+    positive_amount,
+)
+from invoicing.models.catalog import (  # noqa: F401
+    Item,
+    TaxProfile,
+)
+from invoicing.models.choices import (  # noqa: F401
+    ApplicationOrigin,
+    CreditReason,
+    DocumentKind,
+    DocumentStatus,
+    PaymentMethod,
+    RefundStatus,
+)
+from invoicing.models.deposits import (  # noqa: F401
+    Deposit,
+    DepositApplication,
+    DepositRefund,
+)
+from invoicing.models.documents import (  # noqa: F401
+    CREDIT_KINDS,
+    CREDIT_Q,
+    Document,
+    DocumentLine,
+    DocumentSequence,
+    earmarked_open_expr,
+)
