@@ -20,10 +20,16 @@ class _LedgerRowTable(tables.Table):
     status = tables.Column(verbose_name="Status")
 
     def render_status(self, record, value):
-        return format_html('<span class="badge badge-{}">{}</span>', record.status, value)
+        return format_html(
+            '<span class="badge badge-{}">{}</span>',
+            record.status,
+            self.value_status(record, value),
+        )
 
     def value_status(self, record, value):
-        return value
+        """The status as the desk names it: a refund is Pending, Released, Cancelled or
+        Reversed, not Draft/Posted/Void."""
+        return getattr(record, "status_label", value)
 
 
 class DocumentTable(_LedgerRowTable):
@@ -53,9 +59,7 @@ class DocumentTable(_LedgerRowTable):
         ]
         order_by = ("-date", "-number")
         empty_text = "No invoices or credits match these filters."
-        row_attrs = {
-            "class": lambda record: "credit" if record.is_credit or record.grand_total < 0 else ""
-        }
+        row_attrs = {"class": lambda record: "credit" if record.is_credit else ""}
 
     def render_title(self, record):
         return record.title
@@ -96,14 +100,6 @@ class PaymentTable(_LedgerRowTable):
         ]
         order_by = ("-date", "-number")
         empty_text = "No payments or refunds match these filters."
-
-    def render_status(self, record, value):
-        return format_html(
-            '<span class="badge badge-{}">{}</span>', record.status, record.status_label
-        )
-
-    def value_status(self, record, value):
-        return record.status_label
 
     def render_unapplied(self, record, value):
         if record.kind != "payment" or not record.is_posted:

@@ -462,3 +462,16 @@ def test_an_unapplied_payment_lists_with_the_credits_in_the_hub(client, rep, pos
     assert over.number in credits and used.number not in credits
     invoices = client.get(reverse("invoicing:list"), {"type": "invoices"}).content.decode()
     assert over.number not in invoices
+
+
+def test_refunds_show_the_desk_status_in_every_table(client, rep, poster, customer):
+    """A pending refund reads Pending (not Draft) on the customer page and in Payments &
+    Refunds: every table takes the status label from the model, not the stored value."""
+    _, refund = _pending_refund(rep, poster, customer)
+    client.force_login(rep)
+    for url in (customer.get_absolute_url(), reverse("payments:list")):
+        html = client.get(url).content.decode()
+        row = html[html.index(refund.number) :]
+        row = row[: row.index("</tr>")]
+        assert ">Pending</span>" in row, url
+        assert "Draft" not in row, url
