@@ -14,7 +14,7 @@ class CustomerForm(forms.ModelForm):
     # spans the whole width of the form.
     fieldsets = [
         ("Customer", ["code", "name", "billing_terms", "is_active"]),
-        ("Billing contact", ["billing_contact", "email", "phone"]),
+        ("Billing contact", ["billing_contact", "email", "phone", "delivery"]),
         ("Billing address", ["address_line1", "address_line2", "city", "state", "postal_code"]),
         ("", ["notes"]),
     ]

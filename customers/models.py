@@ -27,6 +27,13 @@ class BillingTerms(models.TextChoices):
             return datetime.date.max
 
 
+class Delivery(models.TextChoices):
+    """How a customer wants its documents: the To Be Sent list groups by it."""
+
+    EMAIL = "email", "Email"
+    PRINT = "print", "Print and mail"
+
+
 class Customer(models.Model):
     code = models.CharField(
         max_length=20,
@@ -44,6 +51,13 @@ class Customer(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     billing_terms = models.CharField(
         max_length=20, choices=BillingTerms.choices, default=BillingTerms.NET_30
+    )
+    delivery = models.CharField(
+        "send documents by",
+        max_length=10,
+        choices=Delivery.choices,
+        default=Delivery.EMAIL,
+        help_text="Email goes to the email address above; Print lists the document to print.",
     )
     notes = models.TextField(blank=True)
     is_active = models.BooleanField("active", default=True)

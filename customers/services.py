@@ -22,6 +22,7 @@ EDITABLE_FIELDS = [
     "state",
     "postal_code",
     "billing_terms",
+    "delivery",
     "notes",
     "is_active",
 ]

@@ -619,6 +619,7 @@ def customer_body(w, obj):
             "code": f"T{uuid.uuid4().hex[:6].upper()}",
             "name": "Renamed by the URL test",
             "billing_terms": "net_30",
+            "delivery": "email",
             "is_active": "on",
             "version": getattr(obj, "version", ""),
         }

@@ -1,5 +1,6 @@
 """The A/R models, by concept: choices, shared bases, catalog (tax profiles, items),
-documents (and the one definition of a credit), applications, deposits. Import them from
+documents (and the one definition of a credit), applications, deposits, delivery (what
+customers receive: letterhead, frozen PDFs, sends). Import them from
 `invoicing.models`."""
 
 from invoicing.models.applications import (  # noqa: F401
@@ -28,6 +29,13 @@ from invoicing.models.choices import (  # noqa: F401
     DocumentStatus,
     PaymentMethod,
     RefundStatus,
+)
+from invoicing.models.delivery import (  # noqa: F401
+    CompanyProfile,
+    DocumentSend,
+    FrozenPDF,
+    SendChannel,
+    SendStatus,
 )
 from invoicing.models.deposits import (  # noqa: F401
     Deposit,

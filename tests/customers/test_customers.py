@@ -24,6 +24,7 @@ VALID = {
     "state": "AZ",
     "postal_code": "85701",
     "billing_terms": "net_30",
+    "delivery": "email",
     "notes": "",
     "is_active": "on",
 }

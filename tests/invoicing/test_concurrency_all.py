@@ -1329,6 +1329,7 @@ def test_customers_at_once(people):
                 "code": "RACE3",
                 "name": "Race Three",
                 "billing_terms": "net_30",
+                "delivery": "email",
                 "is_active": "on",
                 "key": key(),
             },
