@@ -26,14 +26,15 @@ class NormalSide(models.TextChoices):
 class SystemRole(models.TextChoices):
     """What the services post to. They find each account by its role
     (`ledger.selectors.system_account`), never by its code or name, which accountants may
-    change; a role, once given (by the chart's seed), can't be removed or moved."""
+    change; a role, once given (by the chart's seed), can't be removed or moved. (Labels are
+    the names, title-cased, where none is written: Bank, Sales.)"""
 
     RECEIVABLE = "receivable", "Accounts Receivable (control)"
     DEPOSITS = "deposits", "Customer Deposits"
     SALES_TAX = "sales_tax", "Sales Tax Payable"
-    BANK = "bank", "Bank"
+    BANK = "bank"
     CARD_CLEARING = "card_clearing", "Credit Card Clearing"
-    SALES = "sales", "Sales"
+    SALES = "sales"
     SALES_RETURNS = "sales_returns", "Sales Returns and Allowances"
     REWARDS = "rewards", "Customer Rewards and Promotions"
     WRITE_OFFS = "write_offs", "Small Balance Write-offs"

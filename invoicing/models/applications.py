@@ -4,7 +4,7 @@
 from django.db import models
 from django.db.models import Q
 
-from invoicing.models.base import MONEY, Authored, Removable, positive_amount
+from invoicing.models.base import MONEY, Authored, Removable, optional_fk, positive_amount
 from invoicing.models.choices import ApplicationOrigin
 from invoicing.models.documents import Document
 
@@ -40,13 +40,7 @@ class Application(Removable):
     origin = models.CharField(
         max_length=10, choices=ApplicationOrigin.choices, default=ApplicationOrigin.MANUAL
     )
-    batch = models.ForeignKey(
-        ApplicationBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="applications",
-    )
+    batch = optional_fk(ApplicationBatch, "applications")
 
     class Meta:
         ordering = ["date", "id"]

@@ -44,6 +44,19 @@ def posted_at_field():
     return models.DateTimeField("posted at", null=True, blank=True, help_text=POSTED_AT_HELP)
 
 
+def optional_fk(to, related_name, help_text=""):
+    """A link set only on the rows it applies to (a credit memo's invoice, "self"; an
+    application's batch…); what it names can't be deleted while linked."""
+    return models.ForeignKey(
+        to,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        help_text=help_text,
+    )
+
+
 def optional_entry_fk():
     """The journal entry an action wrote, once it happened."""
     return models.OneToOneField(
@@ -113,3 +126,10 @@ class MoneyMoved(models.Model):
 
 def positive_amount(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(amount__gt=0), name=name)
+
+
+def between(field: str, low, high, name: str) -> models.CheckConstraint:
+    """low <= field <= high; a bound may be another field (`F("amount")`)."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__gte": low}) & Q(**{f"{field}__lte": high}), name=name
+    )

@@ -2,9 +2,8 @@
 account and, for credits, the account a credit memo line debits)."""
 
 from django.db import models
-from django.db.models import Q
 
-from invoicing.models.base import MONEY
+from invoicing.models.base import MONEY, between, optional_fk
 from ledger.models import Account
 
 
@@ -18,11 +17,7 @@ class TaxProfile(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(rate__gte=0) & Q(rate__lte=100), name="taxprofile_rate_0_100"
-            )
-        ]
+        constraints = [between("rate", 0, 100, "taxprofile_rate_0_100")]
 
     def __str__(self):
         return f"{self.code} ({self.rate.normalize():f}%)"
@@ -39,19 +34,14 @@ class Item(models.Model):
         related_name="+",
         help_text="Credited when an invoice line with this item is posted.",
     )
-    credit_account = models.ForeignKey(
+    credit_account = optional_fk(
         Account,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        help_text="Debited when a credit memo line with this item is posted; "
+        "+",
+        "Debited when a credit memo line with this item is posted; "
         "blank means Sales Returns and Allowances.",
     )
     default_unit_price = models.DecimalField(**MONEY, default=0)
-    default_tax_profile = models.ForeignKey(
-        TaxProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    default_tax_profile = optional_fk(TaxProfile, "+")
     is_active = models.BooleanField("active", default=True)
 
     class Meta:

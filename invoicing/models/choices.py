@@ -1,5 +1,8 @@
 """The choices the A/R models store: document kinds and statuses, payment methods, refund
-statuses as the desk names them, credit reasons, and who made an application."""
+statuses as the desk names them, credit reasons, and who made an application.
+
+A member given only a value is labelled with its name, title-cased (CREDIT_MEMO is
+"Credit Memo"); a label is written out only where the desk says it otherwise."""
 
 from django.db import models
 
@@ -7,19 +10,19 @@ from ledger.models import SystemRole
 
 
 class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_MEMO = "credit_memo", "Credit Memo"
-    PAYMENT = "payment", "Payment"
-    REFUND = "refund", "Refund"
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit_memo"
+    PAYMENT = "payment"
+    REFUND = "refund"
     DEPOSIT = "deposit", "Customer Deposit"
 
 
 class PaymentMethod(models.TextChoices):
-    CHECK = "check", "Check"
+    CHECK = "check"
     EFT = "eft", "EFT/Wire"
     CARD = "card", "Credit Card"
-    CASH = "cash", "Cash"
-    STORE_CREDIT = "store_credit", "Store Credit"
+    CASH = "cash"
+    STORE_CREDIT = "store_credit"
 
     @classmethod
     def for_payments(cls):
@@ -38,7 +41,6 @@ class PaymentMethod(models.TextChoices):
 
 
 class DocumentStatus(models.TextChoices):
-    # Labels are the names, title-cased: Draft, Posted, Void.
     DRAFT = "draft"
     POSTED = "posted"
     VOID = "void"
@@ -49,10 +51,10 @@ class RefundStatus(models.TextChoices):
     or a DepositRefund) keeps DocumentStatus — releasing is how it posts — and this reads it:
     `RefundStatus.of`."""
 
-    PENDING = "pending", "Pending"
-    RELEASED = "released", "Released"
-    CANCELLED = "cancelled", "Cancelled"
-    REVERSED = "reversed", "Reversed"
+    PENDING = "pending"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+    REVERSED = "reversed"
 
     @classmethod
     def of(cls, status: str, *, was_reversed: bool) -> "RefundStatus":
@@ -66,11 +68,11 @@ class RefundStatus(models.TextChoices):
 
 
 class CreditReason(models.TextChoices):
-    RETURN = "return", "Return"
+    RETURN = "return"
     PRICE_ADJUSTMENT = "price_adjustment", "Price adjustment"
-    CANCELLATION = "cancellation", "Cancellation"
-    GOODWILL = "goodwill", "Goodwill"
-    OTHER = "other", "Other"
+    CANCELLATION = "cancellation"
+    GOODWILL = "goodwill"
+    OTHER = "other"
 
 
 class ApplicationOrigin(models.TextChoices):

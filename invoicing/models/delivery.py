@@ -18,6 +18,15 @@ DEFAULT_MESSAGE = (
 )
 
 
+def one_subject(name: str) -> models.CheckConstraint:
+    """A row about exactly one thing: a document or a deposit."""
+    return models.CheckConstraint(
+        condition=Q(document__isnull=False, deposit__isnull=True)
+        | Q(document__isnull=True, deposit__isnull=False),
+        name=name,
+    )
+
+
 class CompanyProfile(models.Model):
     """The letterhead and email wording on everything a customer receives. One row (pk 1),
     edited in the admin; until it exists, `COMPANY_*` settings supply the values."""
@@ -65,13 +74,7 @@ class FrozenPDF(models.Model):
     rendered_by = optional_user_fk()
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(document__isnull=False, deposit__isnull=True)
-                | Q(document__isnull=True, deposit__isnull=False),
-                name="frozenpdf_one_subject",
-            )
-        ]
+        constraints = [one_subject("frozenpdf_one_subject")]
 
     def __str__(self):
         return f"{self.document or self.deposit}.pdf ({self.sha256[:12]})"
@@ -114,13 +117,7 @@ class DocumentSend(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(document__isnull=False, deposit__isnull=True)
-                | Q(document__isnull=True, deposit__isnull=False),
-                name="documentsend_one_subject",
-            )
-        ]
+        constraints = [one_subject("documentsend_one_subject")]
 
     def __str__(self):
         return f"{self.get_channel_display()} of {self.document or self.deposit}: {self.status}"

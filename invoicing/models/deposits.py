@@ -2,7 +2,7 @@
 refunds."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F
 from django.urls import reverse
 
 from invoicing.models.base import (
@@ -11,6 +11,7 @@ from invoicing.models.base import (
     MoneyMoved,
     Posted,
     Removable,
+    between,
     optional_entry_fk,
     optional_user_fk,
     positive_amount,
@@ -50,14 +51,8 @@ class Deposit(Posted, MoneyMoved):
         ordering = ["-date", "-id"]
         constraints = [
             positive_amount("deposit_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(remaining__gte=0) & Q(remaining__lte=models.F("amount")),
-                name="deposit_remaining_in_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(reserved__gte=0) & Q(reserved__lte=models.F("remaining")),
-                name="deposit_reserved_in_range",
-            ),
+            between("remaining", 0, F("amount"), "deposit_remaining_in_range"),
+            between("reserved", 0, F("remaining"), "deposit_reserved_in_range"),
         ]
 
     def __str__(self):

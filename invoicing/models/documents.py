@@ -9,7 +9,7 @@ from django.db.models import Case, DecimalField, F, Q, Value, When
 from django.urls import reverse
 
 from customers.models import BillingTerms
-from invoicing.models.base import MONEY, Posted, user_fk
+from invoicing.models.base import MONEY, Posted, optional_fk, user_fk
 from invoicing.models.catalog import Item, TaxProfile
 from invoicing.models.choices import (
     CreditReason,
@@ -65,42 +65,23 @@ class Document(Posted):
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT, db_index=True
     )
-    source_invoice = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="credit_memos",
-        help_text="The invoice a credit memo was made from.",
-    )
+    source_invoice = optional_fk("self", "credit_memos", "The invoice a credit memo was made from.")
     reason = models.CharField(max_length=20, choices=CreditReason.choices, blank=True)
     # Payments and refunds: how the money moved, and the check or transaction number.
     method = models.CharField(max_length=20, choices=PaymentMethod.choices, blank=True)
     reference = models.CharField(max_length=60, blank=True)
-    earmarked_for = models.ForeignKey(
+    earmarked_for = optional_fk(
         "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="earmarked_payments",
-        help_text="A payment taken on a draft invoice, applied to it when the invoice is posted.",
+        "earmarked_payments",
+        "A payment taken on a draft invoice, applied to it when the invoice is posted.",
     )
-    prepared_on = models.ForeignKey(
+    prepared_on = optional_fk(
         "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="refunds_prepared_on",
-        help_text="A refund prepared on a draft invoice lowered below what was paid on it "
-        "(Method 2).",
+        "refunds_prepared_on",
+        "A refund prepared on a draft invoice lowered below what was paid on it (Method 2).",
     )
-    refund_of = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="refunds",
-        help_text="The credit (negative open item) a refund pays back.",
+    refund_of = optional_fk(
+        "self", "refunds", "The credit (negative open item) a refund pays back."
     )
     # On a credit: the part of its open amount held by pending refunds, which nothing else
     # may use until the refund is released or cancelled.
@@ -239,14 +220,7 @@ class DocumentLine(models.Model):
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
     extended_amount = models.DecimalField(**MONEY, default=0)
     tax_amount = models.DecimalField(**MONEY, default=0)
-    source_line = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="credited_by",
-        help_text="The invoice line a credit memo line credits.",
-    )
+    source_line = optional_fk("self", "credited_by", "The invoice line a credit memo line credits.")
 
     class Meta:
         ordering = ["position", "id"]
