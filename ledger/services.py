@@ -148,6 +148,13 @@ def check_business_date(
     return date
 
 
+def _fit(model, field: str, text: str) -> str:
+    """`text` cut to the column's length: labels built from customer-entered names (a
+    journal entry's memo, an audit event's reference) must never overflow it."""
+    limit = model._meta.get_field(field).max_length
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amount=None, **detail):
     """Write one audit event. `action` must be an AuditAction member: the trail's actions
     are an enumeration, not free text."""
@@ -158,7 +165,7 @@ def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amo
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=getattr(target, "pk", None),
-        target_ref=target_ref or (str(target) if target is not None else ""),
+        target_ref=_fit(AuditEvent, "target_ref", target_ref or (str(target) if target else "")),
         amount=amount,
         detail=detail,
     )
@@ -188,7 +195,7 @@ def journal_entry_post(
         )
     entry = JournalEntry.objects.create(
         date=date,
-        memo=memo[:255],
+        memo=_fit(JournalEntry, "memo", memo),
         source_type=ContentType.objects.get_for_model(source) if source is not None else None,
         source_id=getattr(source, "pk", None),
         source_ref=source_ref,
@@ -203,7 +210,7 @@ def journal_entry_post(
             customer_id=leg.customer_id,
             debit=leg.debit,
             credit=leg.credit,
-            memo=leg.memo[:255],
+            memo=_fit(JournalLine, "memo", leg.memo),
         )
         for leg in legs
     )
