@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve install install-dev migrate demo lint format check-ledger bench fuzz clean
+.PHONY: run worker test serve install install-dev migrate demo lint format check-ledger bench fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,16 @@ var/.demo-loaded: | migrate
 demo: migrate var/.demo-loaded
 	$(PY) manage.py create_demo_users
 
+# runserver plus the task worker that sends queued emails (stopped with the server).
 run: demo
-	@echo "Credit Desk on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@echo "Credit Desk on http://$(HOST):$(PORT)/  (Ctrl-C to stop; email worker runs alongside)"
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The task worker alone (production runs it as its own service next to gunicorn).
+worker: migrate
+	$(PY) manage.py db_worker --no-reload
 
 serve: migrate
 	DEBUG=$${DEBUG:-0} $(PY) manage.py collectstatic --noinput -v0

@@ -72,6 +72,10 @@ _ACCOUNTANT_PERMS = [
     "invoicing.view_deposit",
     "invoicing.view_depositapplication",
     "invoicing.view_depositrefund",
+    "invoicing.view_companyprofile",
+    "invoicing.add_companyprofile",
+    "invoicing.change_companyprofile",
+    "invoicing.view_frozenpdf",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.REP: _REP_PERMS,

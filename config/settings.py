@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tables2",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "ledger",
     "customers",
     "invoicing",
@@ -129,8 +131,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
+# Stored files (the frozen PDFs of issued documents). Served only through the desk's own
+# views, never as public media: no MEDIA_URL. AWS_STORAGE_BUCKET_NAME switches to an
+# S3-compatible bucket (needs `pip install "django-storages[s3]"`, not a dependency).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "location": os.environ.get("AWS_LOCATION", "creditdesk"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -155,6 +179,16 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Credit Desk <ar@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Background tasks (emailing documents) ----------------------------------------------
+# Sends run as Django tasks. By default they are queued in the database and run by
+# `manage.py db_worker` (`make run` starts one); TASKS_BACKEND picks another backend, e.g.
+# "django_tasks.backends.immediate.ImmediateBackend" (run in the request, no worker).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
 
 # --- Security (production) -------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

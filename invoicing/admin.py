@@ -1,16 +1,18 @@
-"""The accountants' admin of the A/R desk: item codes and tax profiles (editable), and
-read-only views of documents, applications and deposits (they change only through the
-desk's services)."""
+"""The accountants' admin of the A/R desk: item codes, tax profiles and the company profile
+(editable), and read-only views of documents, applications, deposits and frozen PDFs (they
+change only through the desk's services)."""
 
 from django.contrib import admin
 
 from invoicing.models import (
     Application,
+    CompanyProfile,
     Deposit,
     DepositApplication,
     DepositRefund,
     Document,
     DocumentLine,
+    FrozenPDF,
     Item,
     TaxProfile,
 )
@@ -85,3 +87,36 @@ class DepositApplicationAdmin(ReadOnlyAdmin):
 class DepositRefundAdmin(ReadOnlyAdmin):
     list_display = ["date", "deposit", "method", "amount", "status", "created_by", "posted_by"]
     list_select_related = ["deposit", "created_by", "posted_by"]
+
+
+@admin.register(CompanyProfile)
+class CompanyProfileAdmin(admin.ModelAdmin):
+    """The one letterhead row (pk 1): added once, then only changed; never deleted."""
+
+    list_display = ["name", "phone", "email", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not CompanyProfile.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1  # the row company_profile() reads
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FrozenPDF)
+class FrozenPDFAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "document",
+        "deposit",
+        "size",
+        "sha256",
+        "rendered_at",
+        "rendered_by",
+    ]
+    list_select_related = ["document", "deposit", "rendered_by"]
+    search_fields = ["document__number", "deposit__number", "sha256"]

@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from customers.models import Customer
+from customers.models import Customer, Delivery
 from invoicing.models import DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import CREDIT_Q
 
@@ -80,3 +80,19 @@ class DepositFilter(django_filters.FilterSet):
 
     def filter_remaining(self, queryset, name, value):
         return queryset.filter(remaining__gt=0) if value else queryset
+
+
+class ToBeSentFilter(django_filters.FilterSet):
+    """The To Be Sent list: customer, how the customer wants documents, kind, dates."""
+
+    customer = _customer_filter()
+    delivery = django_filters.ChoiceFilter(
+        field_name="customer__delivery", choices=Delivery.choices, empty_label="Email and print"
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Type",
+        choices=[c for c in DocumentKind.choices if c[0] != DocumentKind.DEPOSIT],
+        empty_label="Any type",
+    )
+    date_from = _date_filter("gte", "From")
+    date_to = _date_filter("lte", "To")

@@ -368,3 +368,18 @@ class ApplyDepositForm(forms.Form):
         if amount <= 0:
             raise forms.ValidationError("Enter an amount above zero.")
         return amount
+
+
+class EmailDocumentForm(forms.Form):
+    """Email a posted document or deposit: To (several addresses, one per line or
+    separated by commas), Cc, subject and message; the service checks the addresses."""
+
+    to = forms.CharField(
+        label="To",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One address per line, or separated by commas.",
+    )
+    cc = forms.CharField(label="Cc", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    subject = forms.CharField(max_length=255)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), required=False)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -44,6 +44,7 @@ _ACTS = [
     ("REVERSE_REFUND", "reverse_refund", "reverse the refund", Action.RELEASE_REFUND),
     ("CREDIT_MEMO", "credit_memo", "create a credit memo from", Action.EDIT_DRAFTS),
     ("APPLY_DEPOSIT", "apply_deposit", "apply a deposit to", Action.APPLY_CREDIT),
+    ("SEND", "send", "send", Action.EDIT_DRAFTS),
 ]
 Act = models.TextChoices("Act", [(name, (value, label)) for name, value, label, _ in _ACTS])
 ROLE_FOR: dict[Act, Action] = {Act(value): role for _, value, _, role in _ACTS}
@@ -60,12 +61,21 @@ _DOCUMENT_ACTS = {
         Act.REFUND,
         Act.CREDIT_MEMO,
         Act.APPLY_DEPOSIT,
+        Act.SEND,
     },
-    DocumentKind.CREDIT_MEMO: {Act.EDIT, Act.CANCEL, Act.POST, Act.VOID, Act.APPLY, Act.REFUND},
-    DocumentKind.PAYMENT: {Act.CANCEL, Act.POST, Act.VOID, Act.APPLY, Act.REFUND},
-    DocumentKind.REFUND: {Act.RELEASE, Act.CANCEL_REFUND, Act.REVERSE_REFUND},
+    DocumentKind.CREDIT_MEMO: {
+        Act.EDIT,
+        Act.CANCEL,
+        Act.POST,
+        Act.VOID,
+        Act.APPLY,
+        Act.REFUND,
+        Act.SEND,
+    },
+    DocumentKind.PAYMENT: {Act.CANCEL, Act.POST, Act.VOID, Act.APPLY, Act.REFUND, Act.SEND},
+    DocumentKind.REFUND: {Act.RELEASE, Act.CANCEL_REFUND, Act.REVERSE_REFUND, Act.SEND},
 }
-_DEPOSIT_ACTS = {Act.CANCEL, Act.POST, Act.VOID, Act.APPLY_DEPOSIT, Act.REFUND}
+_DEPOSIT_ACTS = {Act.CANCEL, Act.POST, Act.VOID, Act.APPLY_DEPOSIT, Act.REFUND, Act.SEND}
 _DEPOSIT_REFUND_ACTS = {Act.RELEASE, Act.CANCEL_REFUND, Act.REVERSE_REFUND}
 _APPLICATION_ACTS = {Act.UNAPPLY}
 
@@ -126,6 +136,8 @@ def decide(user, act: Act, obj) -> Decision:
             )
     elif not user_may(user, role):
         return Decision(False, f"You don't have permission to {role.label}.", forbidden=True)
+    if act == Act.SEND:
+        return _send(obj)
     if isinstance(obj, Document):
         return _document(user, act, obj)
     if isinstance(obj, Deposit):
@@ -308,6 +320,17 @@ def void_blockers(doc: Document) -> list[str]:
     if not blockers and doc.balance_due != doc.grand_total:
         blockers.append("part of it is applied or refunded")
     return blockers
+
+
+def _send(obj: Document | Deposit) -> Decision:
+    """A document or deposit goes to its customer (email, print) once posted — a refund
+    once released — and never as a draft or after it was voided."""
+    if obj.status == DocumentStatus.POSTED:
+        return ALLOWED
+    name = f"{obj.title} {obj.number}" if isinstance(obj, Document) else obj.number
+    if obj.status == DocumentStatus.VOID:
+        return _no(f"{name} is void; only posted documents are sent to customers.")
+    return _no(f"{name} isn't posted; only posted documents are sent to customers.")
 
 
 # --- refunds (of credits and of deposits) ----------------------------------------------------

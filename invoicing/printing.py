@@ -11,8 +11,8 @@ the PDF (WeasyPrint), styled by one stylesheet, `static/css/documents.css`.
   `HTML(...).write_pdf()` spends on a one- or two-page document. Fonts are subset (with
   HarfBuzz when libharfbuzz-subset is installed, which WeasyPrint picks itself).
 - `merge_pdfs(pdfs)` — one PDF of several ("Print selected").
-- `company_profile()` — the letterhead: the one function to change when the company's
-  details move from settings to an admin-edited model.
+- `company_profile()` — the letterhead: the admin-edited CompanyProfile row, else the
+  COMPANY_* settings.
 
 Everything printed is text escaped by Django's autoescape; nothing is marked safe.
 """
@@ -103,9 +103,21 @@ def _logo(value) -> Path | None:
 
 
 def company_profile() -> CompanyProfile:
-    """The company's letterhead. Read from settings today (COMPANY_NAME, COMPANY_ADDRESS,
-    COMPANY_PHONE, COMPANY_EMAIL, COMPANY_LOGO, COMPANY_REMIT_TO); SEAM: when an
-    admin-edited profile model exists, return its values here (falling back to these)."""
+    """The company's letterhead: the admin-edited `models.CompanyProfile` row (pk 1) when it
+    exists, else the settings (COMPANY_NAME, COMPANY_ADDRESS, COMPANY_PHONE, COMPANY_EMAIL,
+    COMPANY_LOGO, COMPANY_REMIT_TO). A blank remit-to means the address."""
+    from invoicing.models import CompanyProfile as ProfileRow
+
+    row = ProfileRow.objects.filter(pk=1).first()
+    if row is not None:
+        return CompanyProfile(
+            name=row.name,
+            address_lines=_lines(row.address),
+            phone=row.phone,
+            email=row.email,
+            logo_path=_logo(row.logo),
+            remit_to_lines=_lines(row.remit_to),
+        )
     address = _lines(getattr(settings, "COMPANY_ADDRESS", ()))
     return CompanyProfile(
         name=getattr(settings, "COMPANY_NAME", "") or "",
@@ -120,43 +132,30 @@ def company_profile() -> CompanyProfile:
 # --- what a document shows -------------------------------------------------------------------
 
 
-def _field_name(model, new: str, old: str) -> str:
-    """`new` when the model has that field, else `old` (Application.credit → .source and
-    .invoice → .target are being renamed; drop this once they are)."""
-    names = {f.name for f in model._meta.get_fields()}
-    return new if new in names else old
-
-
-def _app_source() -> str:
-    return _field_name(Application, "source", "credit")
-
-
-def _app_target() -> str:
-    return _field_name(Application, "target", "invoice")
+# A receipt's words: the amount box, the first total row, and what is left.
+RECEIPT_LABELS = {
+    "payment_receipt": ("Amount received", "Amount received", "Unapplied credit"),
+    "deposit_receipt": ("Deposit received", "Deposit", "Remaining deposit"),
+}
 
 
 def _applied_from(doc):
     """The active applications `doc` (a credit: memo, payment) made to invoices, oldest
     first, with the invoice each paid down. (A released refund is paid by an application
     too; refunds are listed from the refunds themselves, `_released_refunds`.)"""
-    source, target = _app_source(), _app_target()
     return (
-        Application.objects.filter(**{source: doc, "removed_at__isnull": True})
-        .exclude(**{f"{target}__kind": DocumentKind.REFUND})
-        .select_related(target)
+        Application.objects.filter(source=doc, removed_at__isnull=True)
+        .exclude(target__kind=DocumentKind.REFUND)
+        .select_related("target")
         .order_by("date", "id")
     )
 
 
 def _applied_rows(doc) -> list[dict]:
-    target = _app_target()
-    rows = []
-    for app in _applied_from(doc):
-        other = getattr(app, target)
-        rows.append(
-            {"date": app.date, "number": other.number, "title": other.title, "amount": app.amount}
-        )
-    return rows
+    return [
+        {"date": a.date, "number": a.target.number, "title": a.target.title, "amount": a.amount}
+        for a in _applied_from(doc)
+    ]
 
 
 def _released_refunds(doc) -> list[dict]:
@@ -252,10 +251,11 @@ def print_context(obj, *, as_of=None) -> dict:
             amount=obj.amount,
             method=obj.get_method_display(),
             reference=obj.reference,
-            remaining=obj.remaining if obj.status == DocumentStatus.POSTED else ZERO,
             applications=applications,
             applied_total=sum((a["amount"] for a in applications), ZERO),
+            remaining=obj.remaining if obj.status == DocumentStatus.POSTED else ZERO,
         )
+        context.update(labels=RECEIPT_LABELS[kind], rest=context["remaining"])
         return context
 
     context["description"] = obj.description
@@ -272,6 +272,7 @@ def print_context(obj, *, as_of=None) -> dict:
                 applied_total=sum((a["amount"] for a in applications), ZERO),
                 unapplied=-obj.balance_due if obj.is_posted else ZERO,
             )
+            context.update(labels=RECEIPT_LABELS[kind], rest=context["unapplied"])
         else:
             context["refund_of"] = obj.refund_of
         return context
@@ -315,10 +316,12 @@ def template_name(obj) -> str:
     return f"{TEMPLATE_DIR}/{_kind(obj)}.html"
 
 
-def render_html(obj, *, request=None, as_of=None, for_pdf: bool = False) -> str:
+def render_html(obj, *, request=None, as_of=None, for_pdf: bool = False, toolbar=None) -> str:
     """The print view's HTML. `for_pdf` leaves out the stylesheet link (the PDF renderer
-    passes the parsed stylesheet itself) and points the logo at the file on disk."""
+    passes the parsed stylesheet itself) and points the logo at the file on disk.
+    `toolbar` (the print view's on-screen bar: {"back": url, "pdf": url}) never prints."""
     context = print_context(obj, as_of=as_of)
+    context["toolbar"] = toolbar
     context["for_pdf"] = for_pdf
     company = context["company"]
     context["logo_src"] = (company.logo_uri if for_pdf else company.logo_data_uri) or ""

@@ -128,3 +128,55 @@ class DepositTable(_LedgerRowTable):
         ]
         order_by = ("-date", "-number")
         empty_text = "No customer deposits match these filters."
+
+
+class ToBeSentTable(_LedgerRowTable):
+    """Posted documents not yet sent, each with a checkbox for "Email selected" and "Print
+    selected" (the checkboxes belong to the page's `#send-form` by their `form` attribute,
+    so the table can sit outside it and still be swapped by the filters)."""
+
+    selected = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "input": {"form": "send-form", "name": "ids", "class": "send-pick"},
+            "th__input": {"id": "pick-all", "aria-label": "Select all"},
+        },
+        orderable=False,
+    )
+    title = tables.Column(verbose_name="Type", accessor="title", orderable=False)
+    delivery = tables.Column(verbose_name="Delivery", accessor="customer__delivery")
+    email = tables.Column(verbose_name="Billing email", accessor="customer__email")
+    grand_total = MoneyColumn(verbose_name="Grand Total")
+    last_send = tables.Column(
+        verbose_name="Last send", accessor="last_send_status", orderable=False, default=""
+    )
+
+    class Meta:
+        model = Document
+        fields = []
+        sequence = [
+            "selected",
+            "number",
+            "title",
+            "date",
+            "customer",
+            "delivery",
+            "email",
+            "grand_total",
+            "last_send",
+        ]
+        exclude = ["status"]
+        order_by = ("date", "number")
+        empty_text = "Everything posted has been sent."
+
+    def render_delivery(self, record):
+        return record.customer.get_delivery_display()
+
+    def render_last_send(self, record, value):
+        label = {"queued": "Queued", "sent": "Sent", "failed": "Failed"}.get(value, value)
+        return format_html(
+            '<span class="badge badge-send-{}" title="{}">{}</span>',
+            value,
+            record.last_send_error or "",
+            label,
+        )

@@ -7,12 +7,18 @@ from invoicing.views import (
     deposits,
     documents,
     payments,
+    printing,
     refunds,
+    sending,
 )
 
 app_name = "invoicing"
 urlpatterns = [
     path("", documents.DocumentListView.as_view(), name="list"),
+    path("to-be-sent/", sending.to_be_sent_view, name="to_be_sent"),
+    path("to-be-sent/email/", sending.to_be_sent_email_view, name="to_be_sent_email"),
+    path("to-be-sent/progress/", sending.to_be_sent_progress_view, name="to_be_sent_progress"),
+    path("to-be-sent/print/", sending.to_be_sent_print_view, name="to_be_sent_print"),
     path("new/", documents.document_create_view, name="create"),
     path("new-credit-memo/", credit_memos.credit_memo_create_view, name="create_credit_memo"),
     path("<int:pk>/apply/", applications.apply_view, name="apply"),
@@ -41,6 +47,9 @@ urlpatterns = [
     path("<int:pk>/post/", documents.document_post_view, name="post"),
     path("<int:pk>/void/", documents.document_void_view, name="void"),
     path("<int:pk>/cancel/", documents.document_cancel_view, name="cancel"),
+    path("<int:pk>/email/", sending.document_email_view, name="email"),
+    path("<int:pk>/print/", printing.document_print_view, name="print"),
+    path("<int:pk>/pdf/", printing.document_pdf_view, name="pdf"),
 ]
 
 payment_urlpatterns = (
@@ -60,6 +69,9 @@ deposit_urlpatterns = (
         path("<int:pk>/cancel/", deposits.deposit_cancel_view, name="cancel"),
         path("<int:pk>/void/", deposits.deposit_void_view, name="void"),
         path("<int:pk>/refund/", refunds.deposit_refund_view, name="refund"),
+        path("<int:pk>/email/", sending.deposit_email_view, name="email"),
+        path("<int:pk>/print/", printing.deposit_print_view, name="print"),
+        path("<int:pk>/pdf/", printing.deposit_pdf_view, name="pdf"),
         path(
             "refunds/<int:pk>/release/", refunds.deposit_refund_release_view, name="refund_release"
         ),

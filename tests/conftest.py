@@ -55,6 +55,24 @@ def _reference_data_after_flush(request):
         reseed_reference_data()
 
 
+@pytest.fixture(scope="session")
+def _test_media(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _stored_files_in_tmp(settings, _test_media):
+    """No test writes stored files (frozen PDFs) under var/media: the default storage is a
+    temporary directory (a test may point it elsewhere again)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": _test_media},
+        },
+    }
+
+
 @pytest.fixture
 def rep(db):
     return make_user("A/R rep", "rep")

@@ -635,6 +635,30 @@ def deposit_record_body(w, obj):
     return {"record 25.00": money_fields("25.00")}
 
 
+def email_body(w, obj):
+    return {
+        "email": {
+            "to": "ap@example.com",
+            "cc": "",
+            "subject": "From the URL test",
+            "message": "",
+            "key": new_key(),
+        },
+        "bad address": {"to": "not-an-address", "subject": "s", "key": new_key()},
+    }
+
+
+def selection_body(w, obj):
+    posted = [d.pk for d in w.docs if d.status == "posted"][:2]
+    return {"two posted": {"ids": posted, "key": new_key()}, "nothing ticked": {"key": new_key()}}
+
+
+def print_body(w, obj):
+    # Printing renders and stores PDFs (tests/invoicing/test_sending.py prints, with its own
+    # storage); here only what renders nothing.
+    return {"nothing ticked": {"key": new_key()}, "no such document": {"ids": [MISSING]}}
+
+
 EXPECTATIONS: dict[str, Expect] = {
     "home": Expect(no_args),
     # login and logout are checked by test_login_and_logout_answer_every_role.
@@ -681,6 +705,8 @@ EXPECTATIONS: dict[str, Expect] = {
         each_document, document, fixed(Act.CREDIT_MEMO), bodies=credit_memo_body
     ),
     "invoicing:detail": Expect(each_document, document),
+    "invoicing:print": Expect(each_document, document, post=False),
+    "invoicing:pdf": Expect(each_document, document, post=False),
     "invoicing:edit": Expect(each_document, document, fixed(Act.EDIT), bodies=edit_body),
     "invoicing:post": Expect(each_document, document, fixed(Act.POST), bodies=key_body),
     "invoicing:void": Expect(
@@ -702,6 +728,8 @@ EXPECTATIONS: dict[str, Expect] = {
         with_customer_query, need=Action.EDIT_DRAFTS, bodies=deposit_record_body
     ),
     "deposits:detail": Expect(each_deposit, deposit),
+    "deposits:print": Expect(each_deposit, deposit, post=False),
+    "deposits:pdf": Expect(each_deposit, deposit, post=False),
     "deposits:post": Expect(each_deposit, deposit, fixed(Act.POST), get=False, bodies=key_body),
     "deposits:cancel": Expect(each_deposit, deposit, fixed(Act.CANCEL), get=False, bodies=key_body),
     "deposits:void": Expect(each_deposit, deposit, fixed(Act.VOID), get=False, bodies=void_body),
@@ -722,6 +750,16 @@ EXPECTATIONS: dict[str, Expect] = {
         fixed(Act.REVERSE_REFUND),
         get=False,
         bodies=key_body,
+    ),
+    "invoicing:email": Expect(each_document, document, fixed(Act.SEND), bodies=email_body),
+    "deposits:email": Expect(each_deposit, deposit, fixed(Act.SEND), bodies=email_body),
+    "invoicing:to_be_sent": Expect(no_args, post=False),
+    "invoicing:to_be_sent_progress": Expect(no_args, post=False),
+    "invoicing:to_be_sent_email": Expect(
+        no_args, need=Action.EDIT_DRAFTS, get=False, bodies=selection_body
+    ),
+    "invoicing:to_be_sent_print": Expect(
+        no_args, need=Action.EDIT_DRAFTS, get=False, bodies=print_body
     ),
 }
 AUTH_URLS = {"login", "logout"}

@@ -5,7 +5,7 @@ every send of a document, by email or on paper, with its outcome."""
 from django.db import models
 from django.db.models import Q
 
-from invoicing.models.base import optional_user_fk, user_fk
+from invoicing.models.base import Authored, optional_user_fk
 from invoicing.models.deposits import Deposit
 from invoicing.models.documents import Document
 
@@ -91,7 +91,7 @@ class SendStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class DocumentSend(models.Model):
+class DocumentSend(Authored):
     """One send of a document to its customer: an email (queued, then sent or failed with
     the reason) or a print run. Rows are never deleted; a retry is a new row."""
 
@@ -111,8 +111,6 @@ class DocumentSend(models.Model):
     error = models.TextField(blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
-    created_by = user_fk()
-    created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,7 +5,8 @@
   credits, applications;
 - `credit_memos`: what of an invoice is still creditable, over-credited lines;
 - `deposits`: customer deposits and their usage;
-- `customers`: one customer's A/R balance, documents and deposits; the customer list.
+- `customers`: one customer's A/R balance, documents and deposits; the customer list;
+- `sending`: what was sent to customers, the To Be Sent list, a batch's progress.
 
 What a credit is (`CREDIT_Q`) is defined with the model and re-exported here. Callers may
 import from this package or from the modules.
@@ -60,6 +61,12 @@ from invoicing.selectors.open_items import (
     open_invoices,
     refund_source,
 )
+from invoicing.selectors.sending import (
+    send_progress,
+    sendable_documents,
+    sends_for,
+    to_be_sent,
+)
 
 __all__ = [
     "CREDIT_Q",
@@ -101,4 +108,8 @@ __all__ = [
     "refund_source",
     "over_credited_lines",
     "posted_documents",
+    "send_progress",
+    "sendable_documents",
+    "sends_for",
+    "to_be_sent",
 ]

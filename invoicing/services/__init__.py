@@ -11,6 +11,8 @@ module imports only those before it):
 - documents: create, edit, post, void, cancel drafts
 - credit_memos: credit memos made from an invoice
 - refunds: refunds of credits and of deposits, one code path
+- printing: the frozen PDF of an issued document (rendered once, SHA-256 recorded)
+- sending: emailing documents (a background task) and recording print runs
 
 `from invoicing import services; services.refund_prepare(...)` keeps working: every
 public name is re-exported here.
@@ -44,6 +46,12 @@ from invoicing.services.documents import (
     void_undo_list,
 )
 from invoicing.services.payments import payment_on_document, payment_record
+from invoicing.services.printing import (
+    FrozenPDFMismatch,
+    frozen_pdf,
+    frozen_pdf_bytes,
+    is_issued,
+)
 from invoicing.services.refunds import (
     deposit_refund_cancel,
     deposit_refund_prepare,
@@ -56,8 +64,17 @@ from invoicing.services.refunds import (
     refund_reversal_legs,
     refund_reverse,
 )
+from invoicing.services.sending import (
+    deliver,
+    document_email,
+    document_print,
+    document_title,
+    email_defaults,
+    printed_pdf,
+)
 
 __all__ = [
+    "FrozenPDFMismatch",
     "SEQUENCE_PREFIX",
     "Allocation",
     "LineInput",
@@ -67,6 +84,7 @@ __all__ = [
     "credit_memo_create_from_invoice",
     "credit_memo_update_from_invoice",
     "credit_unapply",
+    "deliver",
     "deposit_apply",
     "deposit_cancel",
     "deposit_post",
@@ -80,13 +98,21 @@ __all__ = [
     "deposit_void",
     "document_cancel_draft",
     "document_create",
+    "document_email",
+    "document_print",
+    "document_title",
     "document_post",
     "document_update_draft",
     "document_void",
+    "email_defaults",
+    "frozen_pdf",
+    "frozen_pdf_bytes",
+    "is_issued",
     "locked_message",
     "payment_on_document",
     "payment_record",
     "posting_legs",
+    "printed_pdf",
     "refund_cancel",
     "refund_methods",
     "refund_prepare",
