@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_audit_fields_blank'),
+        ("customers", "0003_audit_fields_blank"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='delivery',
-            field=models.CharField(choices=[('email', 'Email'), ('print', 'Print and mail')], default='email', help_text='Email goes to the email address above; Print lists the document to print.', max_length=10, verbose_name='send documents by'),
+            model_name="customer",
+            name="delivery",
+            field=models.CharField(
+                choices=[("email", "Email"), ("print", "Print and mail")],
+                default="email",
+                help_text="Email goes to the email address above; Print lists the document to print.",
+                max_length=10,
+                verbose_name="send documents by",
+            ),
         ),
     ]

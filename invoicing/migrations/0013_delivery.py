@@ -6,70 +6,192 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0012_refund_posted_by'),
+        ("invoicing", "0012_refund_posted_by"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyProfile',
+            name="CompanyProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('address', models.TextField(blank=True, help_text='One line per row.')),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('logo', models.CharField(blank=True, help_text='Path of a PNG/SVG/JPEG file on the server.', max_length=255)),
-                ('remit_to', models.TextField(blank=True, help_text='Where customers send payments; blank means the address above.')),
-                ('email_subject', models.CharField(default='{title} {number} from {company}', help_text='Placeholders: {title} {number} {date} {customer} {company} {grand_total} {balance_due} {remaining_credit}.', max_length=200)),
-                ('email_message', models.TextField(default='Dear {customer},\n\nPlease find attached {title} {number} dated {date} for {grand_total}.\nBalance Due: {balance_due}.\n\nThank you,\n{company}', help_text='Same placeholders.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("address", models.TextField(blank=True, help_text="One line per row.")),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "logo",
+                    models.CharField(
+                        blank=True,
+                        help_text="Path of a PNG/SVG/JPEG file on the server.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "remit_to",
+                    models.TextField(
+                        blank=True,
+                        help_text="Where customers send payments; blank means the address above.",
+                    ),
+                ),
+                (
+                    "email_subject",
+                    models.CharField(
+                        default="{title} {number} from {company}",
+                        help_text="Placeholders: {title} {number} {date} {customer} {company} {grand_total} {balance_due} {remaining_credit}.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "email_message",
+                    models.TextField(
+                        default="Dear {customer},\n\nPlease find attached {title} {number} dated {date} for {grand_total}.\nBalance Due: {balance_due}.\n\nThank you,\n{company}",
+                        help_text="Same placeholders.",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'company profile',
+                "verbose_name": "company profile",
             },
         ),
         migrations.CreateModel(
-            name='DocumentSend',
+            name="DocumentSend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('print', 'Print')], max_length=10)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], db_index=True, max_length=10)),
-                ('to', models.TextField(blank=True, help_text='Addresses, one per line.')),
-                ('cc', models.TextField(blank=True, help_text='Addresses, one per line.')),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('message', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=255)),
-                ('error', models.TextField(blank=True)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deposit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sends', to='invoicing.deposit')),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sends', to='invoicing.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("print", "Print")], max_length=10
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                ("to", models.TextField(blank=True, help_text="Addresses, one per line.")),
+                ("cc", models.TextField(blank=True, help_text="Addresses, one per line.")),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("message", models.TextField(blank=True)),
+                ("message_id", models.CharField(blank=True, max_length=255)),
+                ("error", models.TextField(blank=True)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deposit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sends",
+                        to="invoicing.deposit",
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sends",
+                        to="invoicing.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('deposit__isnull', True), ('document__isnull', False)), models.Q(('deposit__isnull', False), ('document__isnull', True)), _connector='OR'), name='documentsend_one_subject')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("deposit__isnull", True), ("document__isnull", False)),
+                            models.Q(("deposit__isnull", False), ("document__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="documentsend_one_subject",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FrozenPDF',
+            name="FrozenPDF",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to='documents/%Y/%m/')),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.PositiveIntegerField()),
-                ('rendered_at', models.DateTimeField(auto_now_add=True)),
-                ('deposit', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='frozen_pdf', to='invoicing.deposit')),
-                ('document', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='frozen_pdf', to='invoicing.document')),
-                ('rendered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.FileField(upload_to="documents/%Y/%m/")),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.PositiveIntegerField()),
+                ("rendered_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "deposit",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="frozen_pdf",
+                        to="invoicing.deposit",
+                    ),
+                ),
+                (
+                    "document",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="frozen_pdf",
+                        to="invoicing.document",
+                    ),
+                ),
+                (
+                    "rendered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('deposit__isnull', True), ('document__isnull', False)), models.Q(('deposit__isnull', False), ('document__isnull', True)), _connector='OR'), name='frozenpdf_one_subject')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("deposit__isnull", True), ("document__isnull", False)),
+                            models.Q(("deposit__isnull", False), ("document__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="frozenpdf_one_subject",
+                    )
+                ],
             },
         ),
     ]
