@@ -17,6 +17,7 @@ from config.roles import Action, require
 from invoicing.exceptions import InvoicingError
 from invoicing.models import Deposit, Document, DocumentStatus, FrozenPDF
 from invoicing.printing import render_pdf
+from ledger.services import AuditAction, audit_log
 
 
 class FrozenPDFMismatch(InvoicingError):
@@ -67,6 +68,7 @@ def frozen_pdf(obj: Document | Deposit, *, by) -> FrozenPDF:
         frozen.file.save(f"{locked.number}.pdf", ContentFile(data), save=False)
         try:
             frozen.save()
+            audit_log(by=by, action=AuditAction.PDF_FROZEN, target=locked, sha256=frozen.sha256)
         except BaseException:
             frozen.file.storage.delete(frozen.file.name)  # no file without its row
             raise

@@ -43,6 +43,7 @@ from invoicing.printing import _kind as print_kind
 from invoicing.services.base import service
 from invoicing.services.printing import frozen_pdf_bytes
 from ledger.money import format_money
+from ledger.services import AuditAction, audit_log
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ def document_email(*, obj, to, cc="", subject, message, by) -> DocumentSend:
         message=message or "",
         created_by=by,
     )
+    audit_log(by=by, action=AuditAction.EMAIL_QUEUED, target=obj, send=send.pk, to=to_list)
     transaction.on_commit(lambda: _enqueue(send.pk))
     return send
 
@@ -202,14 +204,29 @@ def document_email(*, obj, to, cc="", subject, message, by) -> DocumentSend:
 def deliver(send: DocumentSend) -> DocumentSend:
     """Send one queued email: the frozen PDF attached as `<number>.pdf`, a Message-ID of
     our own (stored), then the row marked sent — or failed with the reason on any error
-    (the SMTP server's, the network's, the PDF's). A send already finished is left alone."""
-    if send.status != SendStatus.QUEUED:
-        return send
+    (the SMTP server's, the network's, the PDF's). The row is locked while it is sent, so
+    two workers given the same send deliver it once; a send already finished is left
+    alone."""
+    with transaction.atomic():
+        claimed = (
+            DocumentSend.objects.select_for_update(skip_locked=True)
+            .filter(pk=send.pk, status=SendStatus.QUEUED)
+            .select_related("document", "deposit", "created_by")
+            .first()
+        )
+        if claimed is None:
+            send.refresh_from_db()
+            return send
+        _deliver_locked(claimed)
+    send.refresh_from_db()
+    return send
+
+
+def _deliver_locked(send: DocumentSend) -> None:
     obj = send.document or send.deposit
-    fields = {"finished_at": None}
     try:
         data, sha256 = frozen_pdf_bytes(obj, by=send.created_by)
-        fields["pdf_sha256"] = sha256
+        send.pdf_sha256 = sha256
         message_id = make_msgid(domain=_message_id_domain())
         email = EmailMessage(
             subject=send.subject,
@@ -223,13 +240,14 @@ def deliver(send: DocumentSend) -> DocumentSend:
         email.send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the send
         logger.warning("Send %s of %s failed: %s", send.pk, obj, exc)
-        fields.update(status=SendStatus.FAILED, error=_reason(exc))
+        send.status, send.error = SendStatus.FAILED, _reason(exc)
+        action = AuditAction.EMAIL_FAILED
     else:
-        fields.update(status=SendStatus.SENT, message_id=message_id, error="")
-    fields["finished_at"] = timezone.now()
-    DocumentSend.objects.filter(pk=send.pk, status=SendStatus.QUEUED).update(**fields)
-    send.refresh_from_db()
-    return send
+        send.status, send.message_id, send.error = SendStatus.SENT, message_id, ""
+        action = AuditAction.EMAIL_SENT
+    send.finished_at = timezone.now()
+    send.save(update_fields=["status", "message_id", "error", "pdf_sha256", "finished_at"])
+    audit_log(by=send.created_by, action=action, target=obj, send=send.pk, error=send.error)
 
 
 def _reply_to() -> list[str] | None:
@@ -259,6 +277,7 @@ def document_print(*, obj, by) -> DocumentSend:
     obj = _locked(obj)
     enforce(by, Act.SEND, obj)
     _data, sha256 = frozen_pdf_bytes(obj, by=by)
+    audit_log(by=by, action=AuditAction.DOCUMENT_PRINTED, target=obj)
     return DocumentSend.objects.create(
         **_subject_of(obj),
         channel=SendChannel.PRINT,

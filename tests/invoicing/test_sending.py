@@ -387,3 +387,19 @@ def test_sends_selector_and_progress_counts(rep, memo, settings):
     progress = selectors.send_progress([str(send.pk), "junk"])
     assert (progress["queued"], progress["sent"], progress["failed"]) == (0, 0, 1)
     assert list(selectors.sends_for(memo)) == [send]
+
+
+def test_a_send_delivered_twice_goes_out_once_and_is_audited(rep, memo):
+    """Two workers handed the same queued send deliver it once; queueing, sending and the
+    PDF's freezing are audit events."""
+    from ledger.models import AuditAction, AuditEvent
+
+    send = services.document_email(
+        obj=memo, to="ap@example.com", subject="Credit", message="Hi", by=rep
+    )
+    first = services.deliver(send)
+    second = services.deliver(DocumentSend.objects.get(pk=send.pk))
+    assert first.status == second.status == SendStatus.SENT
+    assert len(mail.outbox) == 1
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {AuditAction.EMAIL_QUEUED, AuditAction.EMAIL_SENT, AuditAction.PDF_FROZEN} <= actions
