@@ -278,17 +278,11 @@ class PaymentForm(AllocationForm):
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
     )
-    amount = MoneyField()
+    amount = MoneyField(positive=True)
     memo = forms.CharField(max_length=255, required=False)
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     field_order = ["amount", "method", "reference", "date", "memo"]
-
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
-        return amount
 
     @property
     def available(self):
@@ -304,7 +298,7 @@ class RefundForm(forms.Form):
     """Payment or Refund → Refund: Refund Method, Refund Amount ("<" fills the open credit)."""
 
     method = forms.ChoiceField(label="Refund Method")
-    amount = MoneyField(label="Refund Amount")
+    amount = MoneyField(positive=True, label="Refund Amount")
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
     )
@@ -319,8 +313,6 @@ class RefundForm(forms.Form):
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
         if amount > self.open_credit:
             raise forms.ValidationError(
                 f"That's more than the open credit of {self.open_credit:,.2f}."
@@ -331,7 +323,7 @@ class RefundForm(forms.Form):
 class DepositForm(forms.Form):
     """Customer Deposit: the same fields as a payment, without an invoice."""
 
-    amount = MoneyField()
+    amount = MoneyField(positive=True)
     method = forms.ChoiceField(choices=PaymentMethod.for_payments())
     reference = forms.CharField(
         max_length=60, required=False, help_text="Check or transaction number"
@@ -340,19 +332,13 @@ class DepositForm(forms.Form):
     memo = forms.CharField(max_length=255, required=False)
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
-        return amount
-
 
 class ApplyDepositForm(forms.Form):
     """Apply Deposit on an invoice: which deposit, how much (default: the lesser of its
     remainder and the invoice's Balance Due)."""
 
     deposit = forms.ModelChoiceField(queryset=None, empty_label=None)
-    amount = MoneyField()
+    amount = MoneyField(positive=True)
     date = BusinessDateField(what="The application date")
     key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
@@ -362,12 +348,6 @@ class ApplyDepositForm(forms.Form):
         self.fields["deposit"].label_from_instance = lambda d: (
             f"{d.number} · {d.date:%m/%d/%Y} · {d.get_method_display()} · left {d.usable:,.2f}"
         )
-
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
-        return amount
 
 
 class EmailDocumentForm(forms.Form):

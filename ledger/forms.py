@@ -46,8 +46,16 @@ class PlainDecimalField(forms.DecimalField):
 
 
 class MoneyField(PlainDecimalField):
-    def __init__(self, **kwargs):
+    """An amount of money; `positive=True` refuses zero and negatives next to the field."""
+
+    def __init__(self, *, positive: bool = False, **kwargs):
+        self.positive = positive
         super().__init__(max_digits=14, decimal_places=2, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if self.positive and value is not None and value <= 0:
+            raise ValidationError("Enter an amount above zero.", code="not_positive")
 
 
 class QuantityField(PlainDecimalField):

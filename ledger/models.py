@@ -203,7 +203,6 @@ class AuditAction(models.TextChoices):
     DEPOSIT_REFUND_RELEASED = "deposit refund released", "Deposit refund released"
     DEPOSIT_REFUND_CANCELLED = "deposit refund cancelled", "Deposit refund cancelled"
     DEPOSIT_REFUND_REVERSED = "deposit refund reversed", "Deposit refund reversed"
-    PDF_FROZEN = "pdf frozen", "PDF frozen as issued"
     EMAIL_QUEUED = "email queued", "Email queued"
     EMAIL_SENT = "email sent", "Email sent"
     EMAIL_FAILED = "email failed", "Email failed"

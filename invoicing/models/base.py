@@ -92,6 +92,14 @@ class Posted(Authored):
     def is_posted(self) -> bool:
         return self.status == DocumentStatus.POSTED
 
+    @property
+    def is_issued(self) -> bool:
+        """Was it ever issued to the customer: posted now, or voided after it was posted
+        (it has a posting entry). Drafts, pending refunds and cancelled ones were not."""
+        return self.is_posted or (
+            self.status == DocumentStatus.VOID and self.posting_entry_id is not None
+        )
+
 
 class Removable(Authored):
     """An application (of a credit or a deposit) of `amount` on `date`: removing it keeps

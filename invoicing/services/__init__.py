@@ -50,7 +50,6 @@ from invoicing.services.printing import (
     FrozenPDFMismatch,
     frozen_pdf,
     frozen_pdf_bytes,
-    is_issued,
 )
 from invoicing.services.refunds import (
     deposit_refund_cancel,
@@ -107,7 +106,6 @@ __all__ = [
     "email_defaults",
     "frozen_pdf",
     "frozen_pdf_bytes",
-    "is_issued",
     "locked_message",
     "payment_on_document",
     "payment_record",

@@ -15,21 +15,12 @@ from django.db import transaction
 
 from config.roles import Action, require
 from invoicing.exceptions import InvoicingError
-from invoicing.models import Deposit, Document, DocumentStatus, FrozenPDF
+from invoicing.models import Deposit, Document, FrozenPDF
 from invoicing.printing import render_pdf
-from ledger.services import AuditAction, audit_log
 
 
 class FrozenPDFMismatch(InvoicingError):
     """The stored file of a frozen PDF is missing or no longer has its recorded SHA-256."""
-
-
-def is_issued(obj: Document | Deposit) -> bool:
-    """Was `obj` ever issued to the customer: posted now, or voided after it was posted
-    (it has a posting entry). Drafts, pending refunds and cancelled ones were not."""
-    return obj.status == DocumentStatus.POSTED or (
-        obj.status == DocumentStatus.VOID and obj.posting_entry_id is not None
-    )
 
 
 def _subject(obj) -> dict:
@@ -50,7 +41,7 @@ def frozen_pdf(obj: Document | Deposit, *, by) -> FrozenPDF:
         return found
     with transaction.atomic():
         locked = type(obj).objects.select_for_update().get(pk=obj.pk)
-        if not is_issued(locked):
+        if not locked.is_issued:
             raise ValidationError(
                 f"{locked.number} hasn't been posted; only issued documents have a frozen PDF.",
                 code="not_issued",
@@ -68,7 +59,6 @@ def frozen_pdf(obj: Document | Deposit, *, by) -> FrozenPDF:
         frozen.file.save(f"{locked.number}.pdf", ContentFile(data), save=False)
         try:
             frozen.save()
-            audit_log(by=by, action=AuditAction.PDF_FROZEN, target=locked, sha256=frozen.sha256)
         except BaseException:
             frozen.file.storage.delete(frozen.file.name)  # no file without its row
             raise

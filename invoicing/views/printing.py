@@ -44,7 +44,7 @@ def _pdf_response(request, data: bytes, filename: str, *, etag: str | None = Non
 
 def _pdf(request, obj):
     require(request.user, Action.VIEW)
-    issued = services.is_issued(obj)
+    issued = obj.is_issued
     if issued and not _wants_current(request):
         frozen = services.frozen_pdf(obj, by=request.user)
         etag = f'"{frozen.sha256}"'
@@ -62,7 +62,7 @@ def _print(request, obj):
     """The print view: a live render (an issued document's says "Current copy as of …",
     since its balance is today's; the PDF button gives the copy as issued)."""
     require(request.user, Action.VIEW)
-    as_of = timezone.localdate() if services.is_issued(obj) else None
+    as_of = timezone.localdate() if obj.is_issued else None
     namespace = "deposits" if isinstance(obj, Deposit) else "invoicing"
     toolbar = {
         "back": obj.get_absolute_url(),
@@ -74,21 +74,17 @@ def _print(request, obj):
     return response
 
 
-@require_GET
-def document_print_view(request, pk):
-    return _print(request, _get_document(pk))
+def _object_view(respond, get):
+    """A GET-only view answering `respond(request, obj)` for the object `get(pk)` finds."""
+
+    @require_GET
+    def view(request, pk):
+        return respond(request, get(pk))
+
+    return view
 
 
-@require_GET
-def document_pdf_view(request, pk):
-    return _pdf(request, _get_document(pk))
-
-
-@require_GET
-def deposit_print_view(request, pk):
-    return _print(request, _get_deposit(pk))
-
-
-@require_GET
-def deposit_pdf_view(request, pk):
-    return _pdf(request, _get_deposit(pk))
+document_print_view = _object_view(_print, _get_document)
+document_pdf_view = _object_view(_pdf, _get_document)
+deposit_print_view = _object_view(_print, _get_deposit)
+deposit_pdf_view = _object_view(_pdf, _get_deposit)
