@@ -289,7 +289,7 @@ def main():
         "                subsetting as this machine has it\n"
         "  default (b) = the same with fontTools subsetting (WeasyPrint from pip alone, no\n"
         "                libharfbuzz-subset) — the baseline the issue's goal means, since it\n"
-        "                lists \"subset fonts with HarfBuzz\" among OUR measures\n"
+        '                lists "subset fonts with HarfBuzz" among OUR measures\n'
     )
     header = (
         f"{'document':<22}{'ours':>10}{'def (a)':>10}{'def (b)':>10}{'stored':>10}{'view':>10}"
@@ -359,8 +359,12 @@ def main():
         return "PASS" if all(ok) else "FAIL"
 
     print()
-    print(f"ours ≤ {OURS_GOAL} × default (b), fontTools subsetting — the issue's goal: {word(issue_ok)}")
-    print(f"ours ≤ {OURS_GOAL} × default (a), HarfBuzz subsetting — stricter, shown too: {word(strict_ok)}")
+    print(
+        f"ours ≤ {OURS_GOAL} × default (b), fontTools subsetting — the issue's goal: {word(issue_ok)}"
+    )
+    print(
+        f"ours ≤ {OURS_GOAL} × default (a), HarfBuzz subsetting — stricter, shown too: {word(strict_ok)}"
+    )
     print(f"stored and view ≤ {STORED_GOAL} × ours: {word(download_ok)}")
     overall = all(issue_ok) and all(download_ok)
     print("Overall (issue's goals, baseline (b)):", "PASS" if overall else "FAIL")

@@ -212,7 +212,7 @@ CURRENCY = os.environ.get("CURRENCY", "USD")
 # Four eyes: the person who prepared a refund may not release it.
 REFUND_FOUR_EYES = env_bool("REFUND_FOUR_EYES", True)
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "Credit Desk Demo Co.")
-# Business dates (accounting.md): a document, application, refund or void is dated after
+# Business dates (ledger/ACCOUNTING.md): a document, application, refund or void is dated after
 # the books-closed date and no later than today + this many days.
 BUSINESS_DATE_HORIZON_DAYS = int(os.environ.get("BUSINESS_DATE_HORIZON_DAYS", "365"))
 # While the books are open (no books-closed date yet), nothing is dated before this day.

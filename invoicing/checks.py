@@ -1,4 +1,4 @@
-"""Subledger invariants of accounting.md, registered with `check_ledger`."""
+"""Subledger invariants of ledger/ACCOUNTING.md, registered with `check_ledger`."""
 
 from django.db.models import Q
 

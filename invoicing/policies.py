@@ -3,8 +3,11 @@ now — and if not, why not.
 
 Every service calls `enforce()` on the rows it has locked, so a refused action is refused
 whatever URL or caller asked; views call `decide()` to answer 404/403/message before any
-work; templates draw their buttons from `actions_for()`. accounting.md's table "What may
-happen to a document" is this module.
+work; templates draw their buttons from `actions_for()`. The table "What may happen to a
+document" in ledger/ACCOUNTING.md is this module.
+
+Just over 400 lines on purpose: every rule about who may act on what stays in this one
+file, so a reader finds all of them in one place.
 """
 
 from dataclasses import dataclass

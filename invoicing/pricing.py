@@ -1,4 +1,4 @@
-"""Line and document arithmetic, rounded the accounting.md way: once per line's extended
+"""Line and document arithmetic, rounded the ledger/ACCOUNTING.md way: once per line's extended
 amount and once per line's tax; totals are sums of rounded lines."""
 
 from dataclasses import dataclass

@@ -65,7 +65,7 @@ class QuantityField(PlainDecimalField):
 
 class BusinessDateField(forms.DateField):
     """A date a document, application, refund or void is dated with: after the books-closed
-    date and no later than today + the horizon (accounting.md "Business dates"). Out of
+    date and no later than today + the horizon (ledger/ACCOUNTING.md "Business dates"). Out of
     range gets a message next to the field, before any service runs."""
 
     def __init__(self, *, what: str = "The date", **kwargs):

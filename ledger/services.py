@@ -113,7 +113,7 @@ def _date_range(closed: datetime.date | None) -> tuple[datetime.date, datetime.d
 
 
 def business_date_error(date: datetime.date, *, what: str = "The date") -> ValidationError | None:
-    """Why `date` is outside the business-date range (accounting.md "Business dates"), as a
+    """Why `date` is outside the business-date range (ledger/ACCOUNTING.md "Business dates"), as a
     ValidationError without a field (PeriodClosed for the closed side), or None if it's in."""
     if isinstance(date, datetime.datetime):
         date = date.date()

@@ -114,8 +114,8 @@ class DocumentSend(Authored):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
         constraints = [one_subject("documentsend_one_subject")]
+        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"{self.get_channel_display()} of {self.document or self.deposit}: {self.status}"

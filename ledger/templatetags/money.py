@@ -1,4 +1,4 @@
-"""`{{ amount|money }}`: amounts shown the one way accounting.md prescribes."""
+"""`{{ amount|money }}`: amounts shown the one way ledger/ACCOUNTING.md prescribes."""
 
 import uuid
 

@@ -1,7 +1,7 @@
 """Issue 10, finding 12: business dates. 9999-12-31 answered 500 on the invoice and credit
 memo forms (the due date overflowed), and 0001-01-01 and 9999-12-31 were accepted and
 posted everywhere else. A document, application, refund or void is dated after the
-books-closed date and no later than today + the horizon (accounting.md): every form says
+books-closed date and no later than today + the horizon (ledger/ACCOUNTING.md): every form says
 so next to its date field (400, never 500), and every service refuses it."""
 
 import datetime

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-# --- worked scenarios of accounting.md ------------------------------------------------------
+# --- worked scenarios of ledger/ACCOUNTING.md ------------------------------------------------------
 
 
 def test_scenario_1_partial_return_memo_half(rep, poster, customer):
@@ -251,7 +251,7 @@ def test_a_posted_memo_cannot_be_edited(rep_client, rep, poster, customer):
 
 def test_a_credited_invoice_cannot_be_changed_or_voided_while_its_memos_live(rep, poster, customer):
     """A posted invoice with a live memo can't be voided (the memo points at its lines); a
-    draft invoice takes no memo at all (accounting.md: memos are made from posted invoices),
+    draft invoice takes no memo at all (ledger/ACCOUNTING.md: memos are made from posted invoices),
     so a memo never pins a draft's lines (tests/invoicing/test_random_findings.py)."""
     inv = make_invoice(customer=customer, by=rep, post_by=poster, lines=[line("PRT", "5", "10.00")])
     credit_memo_from(inv, "1", by=rep)

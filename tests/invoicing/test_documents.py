@@ -275,7 +275,7 @@ def read_csv(response) -> list[list[str]]:
 
 def test_csv_export_lists_the_filtered_documents(rep_client, hub_documents):
     """Export CSV downloads the hub's columns for the documents the filters select, amounts
-    formatted the accounting.md way."""
+    formatted the ledger/ACCOUNTING.md way."""
     docs, alpha, _ = hub_documents
 
     response = rep_client.get(HUB, {"export": "csv", "customer": alpha.pk, "open_only": "on"})

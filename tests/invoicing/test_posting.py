@@ -1,4 +1,4 @@
-"""Posting and voiding invoices: the worked example of accounting.md, who may post or void,
+"""Posting and voiding invoices: the worked example of ledger/ACCOUNTING.md, who may post or void,
 and the books-closed date."""
 
 import datetime
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing", "books_stay_balanc
 
 
 def worked_invoice(customer, by, **kwargs):
-    """accounting.md's worked invoice: two lines taxed at STD 8.25%.
+    """ledger/ACCOUNTING.md's worked invoice: two lines taxed at STD 8.25%.
 
     PRT 3 x 250.00 = 750.00, tax 61.875 -> 61.88; SVC 2 x 125.00 = 250.00, tax 20.625 -> 20.63.
     """

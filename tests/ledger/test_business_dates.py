@@ -1,5 +1,5 @@
 """Issue 10, finding 12 (ledger side): one allowed range of business dates — after the
-books-closed date, no later than today + BUSINESS_DATE_HORIZON_DAYS (accounting.md
+books-closed date, no later than today + BUSINESS_DATE_HORIZON_DAYS (ledger/ACCOUNTING.md
 "Business dates") — checked by ledger.services.check_business_date, by the form field
 ledger.forms.BusinessDateField, and by journal_entry_post whatever its caller."""
 

@@ -1,4 +1,4 @@
-"""`manage.py check_ledger`: exits 0 when the books hold accounting.md's invariants and 1,
+"""`manage.py check_ledger`: exits 0 when the books hold ledger/ACCOUNTING.md's invariants and 1,
 naming the broken invariant, when something bypassed the services."""
 
 import datetime

@@ -8,7 +8,7 @@ from ledger.checks import run_all
 
 
 class Command(BaseCommand):
-    help = "Verify the accounting invariants of accounting.md and print a short report."
+    help = "Verify the accounting invariants of ledger/ACCOUNTING.md and print a short report."
 
     def handle(self, *args, **options):
         results = run_all()
