@@ -223,14 +223,20 @@ def test_html_view_links_the_stylesheet_and_as_of_label(rep, poster, customer):
     assert "css/documents.css" not in printing.render_html(invoice, for_pdf=True)
 
 
-def test_company_profile_from_settings(settings, tmp_path):
-    logo = tmp_path / "logo.png"
+def one_pixel_png(directory):
+    """A 1×1 PNG file to stand in for a logo."""
+    logo = directory / "logo.png"
     logo.write_bytes(
         bytes.fromhex(
             "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
             "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
         )
     )
+    return logo
+
+
+def test_company_profile_from_settings(settings, tmp_path):
+    logo = one_pixel_png(tmp_path)
     settings.COMPANY_NAME = "Acme & Sons"
     settings.COMPANY_ADDRESS = "1 Main St\nSpringfield, IL 62701"
     settings.COMPANY_PHONE = "555-0100"
@@ -244,13 +250,7 @@ def test_company_profile_from_settings(settings, tmp_path):
 
 
 def test_letterhead_with_logo_renders(rep, poster, customer, settings, tmp_path):
-    logo = tmp_path / "logo.png"
-    logo.write_bytes(
-        bytes.fromhex(
-            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-        )
-    )
+    logo = one_pixel_png(tmp_path)
     settings.COMPANY_NAME = "Acme & Sons"
     settings.COMPANY_LOGO = str(logo)
     settings.COMPANY_REMIT_TO = "Acme Lockbox\nPO Box 9"

@@ -41,15 +41,9 @@ class FailingBackend(BaseEmailBackend):
 
 
 @pytest.fixture(autouse=True)
-def media_and_tasks(settings, tmp_path):
-    """Frozen PDFs in the test's own directory; tasks run at once unless a test says not."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "media"},
-        },
-    }
+def tasks_and_mail(settings):
+    """Tasks run at once unless a test says not; mail stays in mail.outbox. (Frozen PDFs
+    go to a temporary directory: tests/conftest.py.)"""
     settings.TASKS = IMMEDIATE
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
