@@ -62,6 +62,7 @@ from invoicing.selectors.open_items import (
     refund_source,
 )
 from invoicing.selectors.sending import (
+    BATCH_LIMIT,
     send_progress,
     sendable_documents,
     sends_for,
@@ -69,6 +70,7 @@ from invoicing.selectors.sending import (
 )
 
 __all__ = [
+    "BATCH_LIMIT",
     "CREDIT_Q",
     "MONEY_KINDS",
     "CreditableLine",

@@ -59,9 +59,18 @@ def to_be_sent() -> QuerySet[Document]:
     )
 
 
+BATCH_LIMIT = 100  # documents one Email selected / Print selected may take
+
+
+def _ids(values) -> list[int]:
+    """The row ids among `values` (strings from a form or a query): ASCII digits that fit a
+    database id; anything else is ignored."""
+    return [int(v) for v in values if str(v).isascii() and str(v).isdigit() and len(str(v)) <= 18]
+
+
 def sendable_documents(pks) -> list[Document]:
     """The posted documents of `pks` (a To Be Sent selection), in list order."""
-    ids = [int(pk) for pk in pks if str(pk).isdigit()]
+    ids = _ids(pks)
     return list(
         Document.objects.filter(pk__in=ids, status=DocumentStatus.POSTED, kind__in=SENDABLE_KINDS)
         .select_related("customer")
@@ -72,7 +81,7 @@ def sendable_documents(pks) -> list[Document]:
 def send_progress(ids) -> dict:
     """Counts of a batch of sends by status, and the failed ones with their reasons."""
     sends = list(
-        DocumentSend.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()])
+        DocumentSend.objects.filter(pk__in=_ids(ids)[:BATCH_LIMIT])
         .select_related("document", "deposit")
         .order_by("id")
     )

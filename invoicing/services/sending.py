@@ -209,7 +209,7 @@ def deliver(send: DocumentSend) -> DocumentSend:
     alone."""
     with transaction.atomic():
         claimed = (
-            DocumentSend.objects.select_for_update(skip_locked=True)
+            DocumentSend.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=send.pk, status=SendStatus.QUEUED)
             .select_related("document", "deposit", "created_by")
             .first()

@@ -120,8 +120,17 @@ to_be_sent_view = ToBeSentView.as_view()
 
 
 def _selection(request):
+    """The ticked documents (at most BATCH_LIMIT: a batch is sent or printed in one request)
+    and the form's key."""
     require(request.user, ROLE_FOR[Act.SEND])
-    return selectors.sendable_documents(request.POST.getlist("ids")), request.POST.get("key", "")
+    ids = request.POST.getlist("ids")
+    if len(ids) > selectors.BATCH_LIMIT:
+        raise TooMany(f"Tick at most {selectors.BATCH_LIMIT} documents at a time.")
+    return selectors.sendable_documents(ids), request.POST.get("key", "")
+
+
+class TooMany(Exception):
+    """More documents ticked than one request may send or print."""
 
 
 def _batch_key(key: str, channel: str, pk: int) -> str:
@@ -139,7 +148,13 @@ def to_be_sent_email_view(request):
     """Email selected: one send per selected document to its customer's billing email,
     with the default subject and message. Answers with the progress panel (htmx) or, for
     a plain form post, with messages back on the list."""
-    documents, key = _selection(request)
+    try:
+        documents, key = _selection(request)
+    except TooMany as exc:
+        if not request.htmx:
+            messages.error(request, str(exc))
+            return redirect("invoicing:to_be_sent")
+        return _progress(request, [], problems=[str(exc)])
     sends, skipped, problems = [], [], []
     for document in documents:
         if not document.customer.email:
@@ -183,7 +198,11 @@ def to_be_sent_progress_view(request):
 def to_be_sent_print_view(request):
     """Print selected: every selected document recorded as printed and one PDF of their
     frozen PDFs, in list order."""
-    documents, key = _selection(request)
+    try:
+        documents, key = _selection(request)
+    except TooMany as exc:
+        messages.error(request, str(exc))
+        return redirect("invoicing:to_be_sent")
     printed = []
     for document in documents:
         try:

@@ -397,3 +397,19 @@ def test_a_send_delivered_twice_goes_out_once_and_is_audited(rep, memo):
     assert len(mail.outbox) == 1
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {AuditAction.EMAIL_QUEUED, AuditAction.EMAIL_SENT} <= actions
+
+
+def test_selections_refuse_too_many_and_ignore_absurd_ids(rep, books):
+    """More than BATCH_LIMIT ticked is refused with a message; ids that are not ASCII digits
+    or too long for a database id are ignored, never a 500."""
+    client = client_for(rep)
+    many = [str(i) for i in range(selectors.BATCH_LIMIT + 1)]
+    for name in ("invoicing:to_be_sent_email", "invoicing:to_be_sent_print"):
+        response = client.post(reverse(name), {"ids": many}, follow=True)
+        assert response.status_code == 200
+        assert f"at most {selectors.BATCH_LIMIT}" in response.content.decode()
+        response = client.post(reverse(name), {"ids": ["9" * 40, "٣", "-1", "x"]}, follow=True)
+        assert response.status_code == 200
+    assert not DocumentSend.objects.exists()
+    progress = client.get(reverse("invoicing:to_be_sent_progress"), {"ids": "9" * 40 + ",٣,x"})
+    assert progress.status_code == 200
