@@ -13,7 +13,7 @@ DEFAULT_SUBJECT = "{title} {number} from {company}"
 DEFAULT_MESSAGE = (
     "Dear {customer},\n\n"
     "Please find attached {title} {number} dated {date} for {grand_total}.\n"
-    "Balance Due: {balance_due}.\n\n"
+    "{status_line}\n\n"
     "Thank you,\n{company}"
 )
 
@@ -45,7 +45,7 @@ class CompanyProfile(models.Model):
         max_length=200,
         default=DEFAULT_SUBJECT,
         help_text="Placeholders: {title} {number} {date} {customer} {company} {grand_total} "
-        "{balance_due} {remaining_credit}.",
+        "{balance_due} {remaining_credit} {status_line} (Balance Due, or the credit left).",
     )
     email_message = models.TextField(default=DEFAULT_MESSAGE, help_text="Same placeholders.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -32,6 +32,7 @@ from invoicing.models import (
     CompanyProfile,
     Deposit,
     Document,
+    DocumentKind,
     DocumentSend,
     SendChannel,
     SendStatus,
@@ -106,6 +107,7 @@ def placeholders(obj, company: str) -> _Placeholders:
         balance = obj.display_balance
         remaining = -obj.balance_due if obj.balance_due < 0 else 0
     return _Placeholders(
+        status_line=_status_line(obj, balance, remaining),
         title=document_title(obj),
         number=obj.number,
         date=obj.date.strftime("%m/%d/%Y"),
@@ -115,6 +117,21 @@ def placeholders(obj, company: str) -> _Placeholders:
         balance_due=format_money(balance),
         remaining_credit=format_money(remaining),
     )
+
+
+def _status_line(obj, balance, remaining) -> str:
+    """One sentence on where the document stands, in the customer's words: what is due on
+    an invoice, what credit or deposit is left, nothing for a refund."""
+    if isinstance(obj, Deposit):
+        return f"Remaining deposit: {format_money(remaining)}."
+    if obj.kind == DocumentKind.REFUND:
+        return ""
+    if obj.is_money or obj.is_credit:
+        label = "Unapplied credit" if obj.is_money else "Remaining credit"
+        return f"{label}: {format_money(remaining)}."
+    if balance <= 0:
+        return "This invoice is paid in full."
+    return f"Balance Due: {format_money(balance)}."
 
 
 def fill(template: str, values: _Placeholders) -> str:

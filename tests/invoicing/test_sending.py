@@ -413,3 +413,14 @@ def test_selections_refuse_too_many_and_ignore_absurd_ids(rep, books):
     assert not DocumentSend.objects.exists()
     progress = client.get(reverse("invoicing:to_be_sent_progress"), {"ids": "9" * 40 + ",٣,x"})
     assert progress.status_code == 200
+
+
+def test_default_message_says_where_each_kind_stands(rep, poster, customer, memo):
+    """The default wording names what is due on an invoice and the credit left on a credit
+    memo; a payment receipt never shows a negative "Balance Due"."""
+    invoice = make_invoice(customer=customer, by=rep, post_by=poster)
+    assert (
+        f"Balance Due: {invoice.balance_due:,.2f}." in services.email_defaults(invoice)["message"]
+    )
+    memo_text = services.email_defaults(memo)["message"]
+    assert "Remaining credit: 250.00." in memo_text and "Balance Due" not in memo_text
