@@ -54,10 +54,18 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 # --- addresses and wording ----------------------------------------------------------------
 
 
+MAX_RECIPIENTS = 20  # per field: a document goes to a customer's people, not a mailing list
+
+
 def parse_addresses(text: str, *, field: str) -> list[str]:
     """Addresses one per line or separated by commas (or semicolons), each checked with
-    Django's `validate_email`; a bad one is refused on `field`, by name."""
+    Django's `validate_email`; a bad one is refused on `field`, by name, and so are more
+    than MAX_RECIPIENTS."""
     addresses = [a for a in _SEPARATORS.split(text or "") if a]
+    if len(dict.fromkeys(addresses)) > MAX_RECIPIENTS:
+        raise ValidationError(
+            {field: f"At most {MAX_RECIPIENTS} addresses, please."}, code="too_many_addresses"
+        )
     bad = []
     for address in addresses:
         try:

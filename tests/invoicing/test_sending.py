@@ -424,3 +424,17 @@ def test_default_message_says_where_each_kind_stands(rep, poster, customer, memo
     )
     memo_text = services.email_defaults(memo)["message"]
     assert "Remaining credit: 250.00." in memo_text and "Balance Due" not in memo_text
+
+
+def test_more_than_twenty_recipients_is_refused_next_to_the_field(rep, memo):
+    """A document goes to a customer's people, not a mailing list: 21 addresses in To (or
+    Cc) are refused on that field and nothing is queued."""
+    from django.core.exceptions import ValidationError
+
+    many = "\n".join(f"a{i}@example.com" for i in range(21))
+    for field in ("to", "cc"):
+        fields = {"to": "ap@example.com", "cc": "", field: many}
+        with pytest.raises(ValidationError) as refused:
+            services.document_email(obj=memo, subject="Credit", message="", by=rep, **fields)
+        assert "At most 20 addresses" in str(refused.value.message_dict[field])
+    assert not DocumentSend.objects.exists()
