@@ -6,7 +6,7 @@ are never deleted, and a retry is a new send.
   customer's billing email and the company profile's templates, filled in.
 - `document_email(...)` — one email send: checks the addresses and the policy (`Act.SEND`),
   records the send as queued and, once the transaction commits, enqueues the task
-  (`invoicing.tasks.send_document`). Run once per form key.
+  (`send_document`, below). Run once per form key.
 - `deliver(send)` — the task's body: the frozen PDF attached, sent, and the row marked
   sent (with its Message-ID) or failed (with the reason).
 - `document_print(...)` — one document printed: a print send recorded as sent; the
@@ -27,6 +27,7 @@ from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from invoicing.models import (
     CompanyProfile,
@@ -183,8 +184,6 @@ def _locked(obj):
 def _enqueue(send_id: int) -> None:
     """Queue the task of a committed send; a queue that refuses it fails the send (with
     the reason) instead of losing it."""
-    from invoicing.tasks import send_document
-
     try:
         result = send_document.enqueue(send_id)
     except Exception as exc:  # noqa: BLE001 - whatever the backend raised is the reason
@@ -273,6 +272,18 @@ def _deliver_locked(send: DocumentSend) -> None:
     send.finished_at = timezone.now()
     send.save(update_fields=["status", "message_id", "error", "pdf_sha256", "finished_at"])
     audit_log(by=send.created_by, action=action, target=obj, send=send.pk, error=send.error)
+
+
+@task()
+def send_document(send_id: int) -> str:
+    """The background task (Django's tasks API, django-tasks): deliver the queued email
+    send `send_id` and return its status. Run twice, it sends once. The default backend
+    keeps tasks in the database and `manage.py db_worker` runs them; settings.TASKS (env
+    TASKS_BACKEND) may point elsewhere."""
+    send = DocumentSend.objects.select_related("document__customer", "deposit__customer").get(
+        pk=send_id
+    )
+    return deliver(send).status
 
 
 def _reply_to() -> list[str] | None:
