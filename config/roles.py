@@ -76,6 +76,15 @@ _ACCOUNTANT_PERMS = [
     "invoicing.add_companyprofile",
     "invoicing.change_companyprofile",
     "invoicing.view_frozenpdf",
+    # Sign-in security: see and clear lockouts, remove a lost second-factor device.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accesslog",
+    "axes.view_accessfailurelog",
+    "otp_totp.view_totpdevice",
+    "otp_totp.delete_totpdevice",
+    "otp_static.view_staticdevice",
+    "otp_static.delete_staticdevice",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.REP: _REP_PERMS,
@@ -99,10 +108,34 @@ def user_may(user, action: Action) -> bool:
     return user.has_perm(ACTION_PERMISSION[action])
 
 
+def roles_that_may(action: Action) -> list[str]:
+    """The roles that grant `action`, in the order they are declared."""
+    if action == Action.ADMIN:
+        return [str(role) for role in STAFF_ROLES]
+    permission = ACTION_PERMISSION[action]
+    return [str(role) for role, codes in ROLE_PERMISSIONS.items() if permission in codes]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def refusal(action: Action) -> str:
+    """What a user without `action` is told: what they can't do and who can, e.g. "Only a
+    Poster can post documents. Ask a Poster to do it." """
+    action = Action(action)
+    roles = roles_that_may(action)
+    if not roles:
+        return f"You don't have permission to {action.label}."
+    names = [f"{_article(role)} {role}" for role in roles]
+    who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"Only {who} can {action.label}. Ask {who} to do it."
+
+
 def require(user, action: Action) -> None:
     """Raise PermissionDenied (a 403 in views) unless the user may do `action`."""
     if not user_may(user, action):
-        raise PermissionDenied(f"You don't have permission to {Action(action).label}.")
+        raise PermissionDenied(refusal(action))
 
 
 def sync_role_permissions(group_model, permission_model) -> None:

@@ -13,8 +13,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -24,13 +22,32 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value; an unset or empty variable takes the default."""
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value
 
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name, "")
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -54,23 +71,35 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ledger",
     "customers",
     "invoicing",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "config.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.IdleTimeoutMiddleware",
+    "config.two_factor.TwoFactorMiddleware",
+    "config.middleware.RoleRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,28 +150,28 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
+TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
 # Stored files (the frozen PDFs of issued documents). Served only through the desk's own
 # views, never as public media: no MEDIA_URL. AWS_STORAGE_BUCKET_NAME switches to an
 # S3-compatible bucket (needs `pip install "django-storages[s3]"`, not a dependency).
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+if env_str("AWS_STORAGE_BUCKET_NAME"):
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
-            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
-            "location": os.environ.get("AWS_LOCATION", "creditdesk"),
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "location": env_str("AWS_LOCATION", "creditdesk"),
             "default_acl": "private",
             "querystring_auth": True,
             "file_overwrite": False,
@@ -165,19 +194,19 @@ STORAGES = {
 }
 
 # --- Email -----------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Credit Desk <ar@localhost>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Credit Desk <ar@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Background tasks (emailing documents) ----------------------------------------------
@@ -186,46 +215,118 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # "django_tasks.backends.immediate.ImmediateBackend" (run in the request, no worker).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 
-# --- Security (production) -------------------------------------------------------------
+# --- Security ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Sent by config.middleware.SecurityHeadersMiddleware on every response: the desk uses no
+# camera, microphone, location, payment request, USB or the like.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 SESSION_COOKIE_HTTPONLY = True
+# Idle sign-out: a session unused for this long ends (config.middleware.IdleTimeoutMiddleware;
+# the cookie and the stored session expire with it).
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_MINUTES", 8 * 60) * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+# A reverse proxy in front (nginx, a load balancer) that sets X-Forwarded-Proto and appends
+# the client's address to X-Forwarded-For. Off by default: then no forwarded header is
+# believed, and the client's address is the connection's (REMOTE_ADDR).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# How many proxies append to X-Forwarded-For: the client is that many entries from the end.
+PROXY_COUNT = max(env_int("PROXY_COUNT", 1), 1)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SECURE_REFERRER_POLICY = "same-origin"
-    if env_bool("BEHIND_PROXY", True):
-        # The TLS-terminating proxy must set X-Forwarded-Proto; without it the SSL
-        # redirect would loop.
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Sign-in throttling (django-axes): a username + client address pair is locked out after
+# LOGIN_FAILURE_LIMIT wrong passwords in a row, for LOGIN_LOCKOUT_MINUTES. Accountants see
+# and clear lockouts in the admin (Axes → Access attempts); failures and lockouts are audit
+# events (ledger.auth_audit).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = max(env_int("LOGIN_FAILURE_LIMIT", 5), 1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=max(env_int("LOGIN_LOCKOUT_MINUTES", 15), 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_USERNAME_CALLABLE = "config.security.attempted_username"
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp, TOTP + one-time recovery codes): required for Posters
+# and Accountants (and superusers) when on — by default whenever DEBUG is off. Reps may
+# enrol; whoever has a confirmed device is asked for a code. The listed usernames are
+# exempt: by default the demo users in development (`make run`), nobody in production.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", not DEBUG)
+TWO_FACTOR_EXEMPT_USERS = env_list(
+    "TWO_FACTOR_EXEMPT_USERS", "rep,poster,poster2,accountant" if DEBUG else ""
+)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Credit Desk")
+
+# Content-Security-Policy (django-csp): the desk loads scripts, styles and images from its
+# own origin only; no inline script, no eval (htmx is configured for that in base.html);
+# no framing; forms post only to the desk. Images may be data: URIs (the print view
+# inlines the letterhead logo).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- Product settings ------------------------------------------------------------------
-CURRENCY = os.environ.get("CURRENCY", "USD")
+CURRENCY = env_str("CURRENCY", "USD")
 # Four eyes: the person who prepared a refund may not release it.
 REFUND_FOUR_EYES = env_bool("REFUND_FOUR_EYES", True)
-COMPANY_NAME = os.environ.get("COMPANY_NAME", "Credit Desk Demo Co.")
+COMPANY_NAME = env_str("COMPANY_NAME", "Credit Desk Demo Co.")
 # Business dates (ledger/ACCOUNTING.md): a document, application, refund or void is dated after
 # the books-closed date and no later than today + this many days.
-BUSINESS_DATE_HORIZON_DAYS = int(os.environ.get("BUSINESS_DATE_HORIZON_DAYS", "365"))
+BUSINESS_DATE_HORIZON_DAYS = env_int("BUSINESS_DATE_HORIZON_DAYS", 365)
 # While the books are open (no books-closed date yet), nothing is dated before this day.
 BUSINESS_DATE_EARLIEST = datetime.date.fromisoformat(
-    os.environ.get("BUSINESS_DATE_EARLIEST", "2000-01-01")
+    env_str("BUSINESS_DATE_EARLIEST", "2000-01-01")
 )
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 
+# Every log line carries the request's id (config.middleware.RequestIdMiddleware); a
+# server error's page shows the same id, so a report can be matched to its traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "desk": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "desk",
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
+from config import errors, two_factor
 from customers import urls as customer_urls
 from invoicing.urls import customer_page_urlpatterns, deposit_urlpatterns, payment_urlpatterns
 
@@ -13,6 +14,26 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="invoicing:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Your account: password and two-factor sign-in (config/two_factor.py).
+    path("account/", two_factor.account, name="account"),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="account/password_change.html",
+            success_url=reverse_lazy("password_change_done"),
+        ),
+        name="password_change",
+    ),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="account/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path("account/two-factor/", two_factor.verify, name="two_factor_verify"),
+    path("account/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path("account/two-factor/recovery-codes/", two_factor.recovery_codes, name="two_factor_codes"),
     # The customers app makes and edits customers; invoicing shows their A/R (list, record).
     path(
         "customers/",
@@ -23,3 +44,8 @@ urlpatterns = [
     path("deposits/", include(deposit_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
+
+# Refusals inside the desk's layout (config/errors.py).
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
-from config.roles import Action, require, user_may
+from config.roles import Action, refusal, require, user_may
 from invoicing.exceptions import InvoicingError
 from invoicing.models import (
     Application,
@@ -138,7 +138,7 @@ def decide(user, act: Act, obj) -> Decision:
                 forbidden=True,
             )
     elif not user_may(user, role):
-        return Decision(False, f"You don't have permission to {role.label}.", forbidden=True)
+        return Decision(False, refusal(role), forbidden=True)
     if act == Act.SEND:
         return _send(obj)
     if isinstance(obj, Document):

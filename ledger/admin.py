@@ -97,3 +97,29 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     search_fields = ["target_ref", "action"]
     list_select_related = ["actor"]
+
+
+# --- Sign-in security: second-factor devices --------------------------------------------
+# django-otp's own admins show a device's secret key and its recovery codes; these show
+# only whose device it is and when it was used. An Accountant removes a lost device
+# (delete), and its owner then sets up a new one. Lockouts: Axes → Access attempts.
+from django_otp.plugins.otp_static.models import StaticDevice  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+
+class SecondFactorDeviceAdmin(ReadOnlyAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+
+
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, SecondFactorDeviceAdmin)

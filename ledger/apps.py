@@ -18,3 +18,6 @@ class LedgerConfig(AppConfig):
         # Permissions exist only after every app has migrated, so the role groups the
         # data migration created get their permissions here, after each `migrate`.
         post_migrate.connect(_sync_roles, dispatch_uid="ledger.sync_roles")
+        from ledger import auth_audit
+
+        auth_audit.connect()

@@ -207,6 +207,11 @@ class AuditAction(models.TextChoices):
     EMAIL_SENT = "email sent", "Email sent"
     EMAIL_FAILED = "email failed", "Email failed"
     DOCUMENT_PRINTED = "document printed", "Document printed"
+    SIGN_IN_FAILED = "sign-in failed", "Sign-in failed"
+    SIGN_IN_LOCKED_OUT = "sign-in locked out", "Sign-in locked out"
+    TWO_FACTOR_ENROLLED = "two-factor enrolled", "Two-factor enrolled"
+    TWO_FACTOR_FAILED = "two-factor code refused", "Two-factor code refused"
+    RECOVERY_CODES_RENEWED = "recovery codes renewed", "Recovery codes renewed"
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,84 @@
+"""Sign-in throttling: who the client is, and what a locked-out sign-in sees.
+
+django-axes counts failed sign-ins per username + client address (settings: AXES_*,
+LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES) and calls these:
+
+- `client_ip(request)` — the connection's address, or, only with BEHIND_PROXY on, the
+  address the trusted proxy appended to X-Forwarded-For (PROXY_COUNT entries from the end:
+  entries further left were written by the client and are not believed). Anything that
+  is not an IP address falls back to REMOTE_ADDR.
+- `lockout_response(request, response, credentials)` — the login page again, status 429,
+  with a message saying for how long and who can clear it.
+- `attempted_username(request, credentials)` — the username as typed, trimmed and
+  case-folded, so "Poster " and "poster" share one counter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.template.response import TemplateResponse
+
+USERNAME_FIELD = "username"
+MAX_USERNAME = 150
+
+
+def _ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    remote = _ip(request.META.get("REMOTE_ADDR"))
+    if not getattr(settings, "BEHIND_PROXY", False):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    count = getattr(settings, "PROXY_COUNT", 1)
+    if len(forwarded) >= count:
+        candidate = _ip(forwarded[-count])
+        if candidate:
+            return candidate
+    return remote
+
+
+def attempted_username(request, credentials=None) -> str:
+    value = ""
+    if credentials:
+        value = credentials.get(USERNAME_FIELD) or ""
+    elif request is not None and request.method == "POST":
+        value = request.POST.get(USERNAME_FIELD, "")
+    return str(value).strip().casefold()[:MAX_USERNAME]
+
+
+def lockout_minutes() -> int:
+    return max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+
+
+def lockout_message() -> str:
+    minutes = lockout_minutes()
+    unit = "minute" if minutes == 1 else "minutes"
+    return (
+        f"Too many wrong passwords for this username from your address: sign-in is locked "
+        f"for {minutes} {unit}. Try again later, or ask an Accountant to clear the lockout."
+    )
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    username = attempted_username(request, credentials)
+    form = AuthenticationForm(request, initial={USERNAME_FIELD: username})
+    return TemplateResponse(
+        request,
+        "registration/login.html",
+        {
+            "form": form,
+            "lockout": lockout_message(),
+            "next": request.POST.get("next", "") if request.method == "POST" else "",
+            "username_typed": username,
+        },
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    ).render()

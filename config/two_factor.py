@@ -1,0 +1,281 @@
+"""Two-factor sign-in (django-otp): the rule, the middleware that enforces it, and the
+pages that enrol a device and take a code.
+
+The rule, in one place (`needs_second_factor`):
+- with TWO_FACTOR_REQUIRED on (the default when DEBUG is off), Posters, Accountants and
+  superusers must sign in with a second factor — the people who move money or change the
+  books; usernames in TWO_FACTOR_EXEMPT_USERS are not required to (the demo users in
+  development);
+- anyone who has enrolled a device (a rep may choose to) is asked for a code too.
+
+`TwoFactorMiddleware` holds every page, the admin's included, until the session is
+verified: a user with a device is sent to "Enter your code", one who must enrol and has no
+device yet to "Set up two-factor sign-in". Only those two pages, sign-out and static files
+stay reachable. A code is a 6-digit TOTP from an authenticator app, or one of the ten
+one-time recovery codes shown at enrolment. django-otp throttles wrong codes per device
+(each failure doubles the wait) and refuses a TOTP code already used.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+from django_otp import devices_for_user, match_token, user_has_device
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from config.roles import Action, user_may
+
+RECOVERY_CODE_COUNT = 10
+SESSION_NEW_CODES = "_two_factor_new_codes"
+APP_DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+# Reachable before the second factor (besides the two pages below).
+OPEN_PREFIXES = ("/logout/", "/static/", "/login/")
+
+
+def required_by_role(user) -> bool:
+    """Must this user sign in with a second factor (whether or not they have a device)?"""
+    if not (settings.TWO_FACTOR_REQUIRED and user.is_authenticated):
+        return False
+    if user.get_username() in settings.TWO_FACTOR_EXEMPT_USERS:
+        return False
+    return (
+        user.is_superuser
+        or user_may(user, Action.POST)
+        or user_may(user, Action.RELEASE_REFUND)
+        or user_may(user, Action.ADMIN)
+    )
+
+
+def needs_second_factor(user) -> bool:
+    """Is this signed-in session still waiting for a code?"""
+    if not user.is_authenticated or user.is_verified():
+        return False
+    return required_by_role(user) or user_has_device(user, confirmed=True)
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and not request.path.startswith(OPEN_PREFIXES)
+            and request.path not in (reverse("two_factor_verify"), reverse("two_factor_setup"))
+            and needs_second_factor(user)
+        ):
+            page = (
+                "two_factor_verify" if user_has_device(user, confirmed=True) else "two_factor_setup"
+            )
+            response = redirect_to_login(request.get_full_path(), reverse(page))
+            if request.headers.get("HX-Request") == "true":
+                return HttpResponseClientRedirect(response["Location"])
+            return response
+        return self.get_response(request)
+
+
+def _with_next(name: str, request) -> str:
+    return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _audit(request, action, **detail):
+    from ledger.models import AuditAction
+    from ledger.services import audit_log
+
+    audit_log(
+        by=request.user,
+        action=getattr(AuditAction, action),
+        target_ref=request.user.get_username(),
+        **detail,
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+    )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isascii() or not code.isalnum():
+            raise forms.ValidationError("A code has only digits and letters.")
+        return code.lower() if not code.isdigit() else code
+
+
+def _new_recovery_codes(user) -> list[str]:
+    """Replaces the user's recovery codes with ten new ones and returns them."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def _refused_code_message(user) -> str:
+    """Why a code was refused, and how long to wait when wrong codes have slowed tries."""
+    from django.utils import timezone
+
+    wait = 0
+    for device in devices_for_user(user):
+        allowed, info = device.verify_is_allowed()
+        until = (info or {}).get("locked_until")
+        if not allowed and until:
+            wait = max(wait, int((until - timezone.now()).total_seconds()) + 1)
+    message = "That code isn't right, or was already used."
+    if wait:
+        unit = "second" if wait == 1 else "seconds"
+        message += f" Wait {wait} {unit} before the next try: each wrong code doubles the wait."
+    else:
+        message += " Enter the code your app shows now."
+    return message
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Enter your code: the second step of signing in."""
+    user = request.user
+    if user.is_verified():
+        return redirect(_next_url(request))
+    if not user_has_device(user, confirmed=True):
+        return redirect(_with_next("two_factor_setup", request))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                left = StaticToken.objects.filter(device=device).count()
+                messages.warning(
+                    request,
+                    f"You signed in with a recovery code; {left} left. "
+                    "Make new ones from Your account when you run low.",
+                )
+            return redirect(_next_url(request))
+        _audit(request, "TWO_FACTOR_FAILED")
+        form.add_error("code", _refused_code_message(user))
+    return render(
+        request, "account/two_factor_verify.html", {"form": form, "next": _next_url(request)}
+    )
+
+
+def _qr_data_uri(device: TOTPDevice) -> str:
+    import segno
+
+    return segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
+
+
+def _pending_device(user) -> TOTPDevice:
+    """The device being enrolled: the user's unconfirmed one, made on first visit."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def _spaced(key_b32: str) -> str:
+    return " ".join(key_b32[i : i + 4] for i in range(0, len(key_b32), 4))
+
+
+@require_http_methods(["GET", "POST"])
+def setup(request):
+    """Set up two-factor sign-in: scan the QR code (or type the key), confirm with a code;
+    the recovery codes are shown next."""
+    import base64
+
+    user = request.user
+    if user_has_device(user, confirmed=True) and not user.is_verified():
+        return redirect(_with_next("two_factor_verify", request))
+    device = _pending_device(user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            if device.verify_token(form.cleaned_data["code"]):
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+                request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
+                otp_login(request, device)
+                _audit(request, "TWO_FACTOR_ENROLLED", device=device.name)
+                messages.success(request, "Two-factor sign-in is on for your account.")
+                return redirect(_with_next("two_factor_codes", request))
+        form.add_error(
+            "code", "That code isn't right. Check your phone's clock and enter the current code."
+        )
+    key = base64.b32encode(device.bin_key).decode("ascii")
+    return render(
+        request,
+        "account/two_factor_setup.html",
+        {
+            "form": form,
+            "qr": _qr_data_uri(device),
+            "key": _spaced(key),
+            "required": required_by_role(user),
+            "next": _next_url(request),
+            "replacing": user_has_device(user, confirmed=True),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request):
+    """GET shows codes just made (once); POST makes a new set (the old ones stop working)."""
+    user = request.user
+    if request.method == "POST":
+        if not user_has_device(user, confirmed=True):
+            return redirect("two_factor_setup")
+        request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
+        _audit(request, "RECOVERY_CODES_RENEWED")
+        return redirect("two_factor_codes")
+    codes = request.session.pop(SESSION_NEW_CODES, None)
+    return render(
+        request,
+        "account/recovery_codes.html",
+        {"codes": codes, "next": _next_url(request)},
+    )
+
+
+def account(request):
+    """Your account: password and two-factor sign-in."""
+    user = request.user
+    app_devices = [d for d in devices_for_user(user) if isinstance(d, TOTPDevice)]
+    recovery = StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE_NAME).first()
+    return render(
+        request,
+        "account/account.html",
+        {
+            "app_devices": app_devices,
+            "recovery_left": recovery.token_set.count() if recovery else 0,
+            "required": required_by_role(user),
+            "exempt": user.get_username() in settings.TWO_FACTOR_EXEMPT_USERS,
+        },
+    )
