@@ -7,8 +7,12 @@ from config.roles import Action, user_may
 
 def roles(request):
     user = getattr(request, "user", None)
+    from config.two_factor import needs_second_factor
+
     return {
         "may": {action.value: user_may(user, action) for action in Action},
+        # Signed in with a password, still owing a code: the layout shows no navigation.
+        "second_factor_pending": needs_second_factor(request),
         "COMPANY_NAME": settings.COMPANY_NAME,
         "CURRENCY": settings.CURRENCY,
     }

@@ -50,6 +50,15 @@ class SecurityHeadersMiddleware:
         return response
 
 
+def send_to(request, page_url=None):
+    """Redirect to a sign-in step (the login page by default), keeping where the user was
+    going in `next`; an htmx request is redirected the htmx way (the whole page)."""
+    response = redirect_to_login(request.get_full_path(), page_url)
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponseClientRedirect(response["Location"])
+    return response
+
+
 LAST_SEEN = "_last_seen"
 # The session is re-saved (and so its expiry pushed back) at most this often.
 TOUCH_EVERY_SECONDS = 60
@@ -83,10 +92,7 @@ class IdleTimeoutMiddleware:
                     f"You were signed out after {hours:g} hours without activity. "
                     "Sign in again to continue.",
                 )
-                response = redirect_to_login(request.get_full_path())
-                if request.headers.get("HX-Request") == "true":
-                    return HttpResponseClientRedirect(response["Location"])
-                return response
+                return send_to(request)
             if not isinstance(last, int) or now - last >= TOUCH_EVERY_SECONDS:
                 request.session[LAST_SEEN] = now
         return self.get_response(request)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "ledger",
     "customers",
     "invoicing",
+    "config.apps.DeskConfig",
 ]
 
 MIDDLEWARE = [

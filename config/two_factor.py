@@ -21,18 +21,19 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.dispatch import receiver
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.middleware import send_to
 from config.roles import Action, user_may
 
 RECOVERY_CODE_COUNT = 10
@@ -57,11 +58,32 @@ def required_by_role(user) -> bool:
     )
 
 
-def needs_second_factor(user) -> bool:
+SESSION_HAS_DEVICE = "_two_factor_has_device"
+
+
+def has_device(request) -> bool:
+    """Has the signed-in user a confirmed device? Looked up at sign-in and kept in the
+    session (so pages cost no query for it); enrolling updates it. A device removed in the
+    admin counts until that user next signs in."""
+    known = request.session.get(SESSION_HAS_DEVICE)
+    if known is None:
+        known = user_has_device(request.user, confirmed=True)
+        request.session[SESSION_HAS_DEVICE] = known
+    return known
+
+
+@receiver(user_logged_in, dispatch_uid="config.two_factor.device")
+def _remember_device(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_HAS_DEVICE] = user_has_device(user, confirmed=True)
+
+
+def needs_second_factor(request) -> bool:
     """Is this signed-in session still waiting for a code?"""
-    if not user.is_authenticated or user.is_verified():
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.is_verified():
         return False
-    return required_by_role(user) or user_has_device(user, confirmed=True)
+    return required_by_role(user) or has_device(request)
 
 
 class TwoFactorMiddleware:
@@ -74,15 +96,10 @@ class TwoFactorMiddleware:
             user is not None
             and not request.path.startswith(OPEN_PREFIXES)
             and request.path not in (reverse("two_factor_verify"), reverse("two_factor_setup"))
-            and needs_second_factor(user)
+            and needs_second_factor(request)
         ):
-            page = (
-                "two_factor_verify" if user_has_device(user, confirmed=True) else "two_factor_setup"
-            )
-            response = redirect_to_login(request.get_full_path(), reverse(page))
-            if request.headers.get("HX-Request") == "true":
-                return HttpResponseClientRedirect(response["Location"])
-            return response
+            page = "two_factor_verify" if has_device(request) else "two_factor_setup"
+            return send_to(request, reverse(page))
         return self.get_response(request)
 
 
@@ -112,6 +129,8 @@ def _audit(request, action, **detail):
 
 
 class CodeForm(forms.Form):
+    """A code typed at sign-in: from the app, or a recovery code (EnrolForm: app only)."""
+
     code = forms.CharField(
         label="Code",
         max_length=32,
@@ -121,6 +140,11 @@ class CodeForm(forms.Form):
         ),
         help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
     )
+
+    def __init__(self, *args, enrolling=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if enrolling:
+            self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"].split())
@@ -215,7 +239,7 @@ def setup(request):
     if user_has_device(user, confirmed=True) and not user.is_verified():
         return redirect(_with_next("two_factor_verify", request))
     device = _pending_device(user)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST or None, enrolling=True)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
@@ -223,6 +247,7 @@ def setup(request):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+                request.session[SESSION_HAS_DEVICE] = True
                 request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
                 otp_login(request, device)
                 _audit(request, "TWO_FACTOR_ENROLLED", device=device.name)
