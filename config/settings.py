@@ -7,6 +7,7 @@ DATABASE_URL; `manage.py check --deploy --fail-level WARNING` then passes.
 
 import datetime
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -123,10 +124,18 @@ TEMPLATES = [
     }
 ]
 
+# The app connects as DATABASE_URL. In production that is a role that does not own the
+# tables (`manage.py create_app_role`); the commands that change the schema or the
+# grants (OWNER_COMMANDS) connect as MIGRATE_DATABASE_URL, the owner, when it is set.
+# An empty variable counts as unset.
+OWNER_COMMANDS = {"migrate", "create_app_role", "createcachetable"}
+_database_url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'creditdesk.sqlite3'}")
+if len(sys.argv) > 1 and sys.argv[1] in OWNER_COMMANDS and env_str("MIGRATE_DATABASE_URL"):
+    _database_url = env_str("MIGRATE_DATABASE_URL")
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'creditdesk.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+    "default": dj_database_url.parse(
+        _database_url,
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
