@@ -80,7 +80,7 @@ def test_the_app_role_cannot_switch_off_the_guards(app_role):
 
 
 def test_the_desk_works_as_the_app_role_and_the_triggers_hold(app_role):
-    rep, poster = make_user("A/R rep", "rep"), make_user("Poster", "poster")
+    make_user("A/R rep", "rep"), make_user("Poster", "poster")
     customer = CustomerFactory(name="Role Test Supply")
     # Through the services, in a separate process connected as the app role: create and
     # post an invoice (idempotency key, row locks, journal, audit), then load its page.
