@@ -60,3 +60,49 @@ def test_demo_users_refuse_to_be_created_in_production(tmp_path):
     )
     assert result.returncode != 0
     assert "development only" in result.stderr
+
+
+def test_empty_variables_take_their_defaults(tmp_path):
+    """`DATABASE_URL=` (and any other empty variable) means "unset", not a crash."""
+    empty = dict.fromkeys(
+        [
+            "DATABASE_URL",
+            "MIGRATE_DATABASE_URL",
+            "CONN_MAX_AGE",
+            "EMAIL_PORT",
+            "EMAIL_BACKEND",
+            "TIME_ZONE",
+            "TASKS_BACKEND",
+            "SESSION_IDLE_MINUTES",
+            "LOGIN_FAILURE_LIMIT",
+            "LOGIN_LOCKOUT_MINUTES",
+            "TWO_FACTOR_REQUIRED",
+            "BEHIND_PROXY",
+            "CURRENCY",
+            "BUSINESS_DATE_HORIZON_DAYS",
+            "BUSINESS_DATE_EARLIEST",
+        ],
+        "",
+    )
+    result = _run({**empty, "VAR_DIR": str(tmp_path)}, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = _run(
+        {**empty, "VAR_DIR": str(tmp_path)},
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.EMAIL_PORT, s.AXES_FAILURE_LIMIT, "
+        "s.SESSION_COOKIE_AGE)",
+    )
+    assert shown.stdout.strip().splitlines()[-1].split() == [
+        "django.db.backends.sqlite3",
+        "25",
+        "5",
+        "28800",
+    ]
+
+
+def test_a_bad_number_names_the_variable(tmp_path):
+    result = _run({"EMAIL_PORT": "twenty-five", "VAR_DIR": str(tmp_path)}, "check")
+    assert result.returncode != 0
+    assert "EMAIL_PORT must be a whole number" in result.stderr
