@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from customers.models import Customer
 from invoicing.models import Deposit, Document, DocumentKind
 from tests.e2e.conftest import POSTER_PASSWORD, log_in, log_out
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +100,26 @@ def test_no_csp_violation_on_any_main_screen(page, poster_user):
     page.goto("/invoices/")
     page.wait_for_load_state("networkidle")
     assert page.evaluate("typeof htmx") == "object"
+    # The accountants' admin too.
+    log_out(page)
+    accountant = make_user("Accountant", "csp-accountant")
+    accountant.set_password(POSTER_PASSWORD)
+    accountant.save()
+    log_in(page, accountant.username, POSTER_PASSWORD)
+    for url in [
+        "/admin/",
+        "/admin/ledger/account/",
+        "/admin/ledger/journalentry/",
+        "/admin/ledger/auditevent/",
+        "/admin/axes/accessattempt/",
+        "/admin/otp_totp/totpdevice/",
+        "/admin/invoicing/item/add/",
+        "/admin/invoicing/companyprofile/",
+    ]:
+        response = page.goto(url)
+        assert response.status == 200, url
+        page.wait_for_load_state("networkidle")
+        seen.append((url, page.evaluate("window.__cspViolations")))
     bad = [(url, v) for url, v in seen if v]
     assert bad == [], bad
     assert console == [], console
