@@ -120,16 +120,18 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def refusal(action: Action) -> str:
+def refusal(action: Action, doing: str = "") -> str:
     """What a user without `action` is told: what they can't do and who can, e.g. "Only a
-    Poster can post documents. Ask a Poster to do it." """
+    Poster can post documents. Ask a Poster to do it." `doing` names the act more
+    precisely ("post Invoice INV-000012") where the caller knows it."""
     action = Action(action)
+    doing = doing or action.label
     roles = roles_that_may(action)
     if not roles:
-        return f"You don't have permission to {action.label}."
+        return f"You don't have permission to {doing}."
     names = [f"{_article(role)} {role}" for role in roles]
     who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-    return f"Only {who} can {action.label}. Ask {who} to do it."
+    return f"Only {who} can {doing}. Ask {who} to do it."
 
 
 def require(user, action: Action) -> None:

@@ -138,7 +138,7 @@ def decide(user, act: Act, obj) -> Decision:
                 forbidden=True,
             )
     elif not user_may(user, role):
-        return Decision(False, refusal(role), forbidden=True)
+        return Decision(False, refusal(role, f"{act.label} {_label(obj)}"), forbidden=True)
     if act == Act.SEND:
         return _send(obj)
     if isinstance(obj, Document):

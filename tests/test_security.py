@@ -325,8 +325,8 @@ def test_a_refused_role_gets_a_page_that_says_who_can(rep_client, rep, customer)
     response = rep_client.post(reverse("invoicing:post", args=[doc.pk]), {})
     assert response.status_code == 403
     body = response.content.decode()
-    assert refusal(Action.POST) in body.replace("&#x27;", "'")
-    assert "Only a Poster can post documents. Ask a Poster to do it." in body
+    assert refusal(Action.POST, f"post Invoice {doc.number}") in body.replace("&#x27;", "'")
+    assert f"Only a Poster can post Invoice {doc.number}. Ask a Poster to do it." in body
     assert 'class="topbar"' in body and "Traceback" not in body
 
 
