@@ -106,6 +106,12 @@ class PaymentTable(_LedgerRowTable):
             return ""
         return format_money(-value)
 
+    def value_unapplied(self, record, value):
+        """The export's number: what the screen shows, as a Decimal (blank when none)."""
+        if record.kind != "payment" or not record.is_posted:
+            return None
+        return -value
+
 
 class DepositTable(_LedgerRowTable):
     method = tables.Column(verbose_name="Method")
@@ -142,6 +148,7 @@ class ToBeSentTable(_LedgerRowTable):
             "th__input": {"id": "pick-all", "aria-label": "Select all"},
         },
         orderable=False,
+        exclude_from_export=True,
     )
     title = tables.Column(verbose_name="Type", accessor="title", orderable=False)
     delivery = tables.Column(verbose_name="Delivery", accessor="customer__delivery")

@@ -16,7 +16,11 @@ from invoicing import selectors
 from invoicing.tables import CustomerDocumentTable
 
 customer_list_view = table_page(
-    CustomerTable, CustomerFilter, "customers/customer_list.html", selectors.customer_list
+    CustomerTable,
+    CustomerFilter,
+    "customers/customer_list.html",
+    selectors.customer_list,
+    export_name="customers",
 )
 
 

@@ -28,7 +28,11 @@ from invoicing.views.base import (
 from ledger.selectors import entries_for_source
 
 deposit_list_view = table_page(
-    DepositTable, DepositFilter, "invoicing/deposit_list.html", selectors.deposit_list
+    DepositTable,
+    DepositFilter,
+    "invoicing/deposit_list.html",
+    selectors.deposit_list,
+    export_name="deposits",
 )
 
 

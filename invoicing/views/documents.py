@@ -1,12 +1,10 @@
-"""Invoices and credit memos as documents: the Invoices hub (with its CSV export), the
+"""Invoices and credit memos as documents: the Invoices hub (with its exports), the
 document page, New Invoice / Edit (through the draft editor), Post, Void and Cancel draft."""
 
-import csv
 import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -39,24 +37,9 @@ class DocumentListView(FilteredTableView):
     def get_queryset(self):
         return selectors.hub_documents()
 
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("export") == "csv":
-            return self.export_csv()
-        return super().get(request, *args, **kwargs)
-
-    def export_csv(self):
-        filterset = self.filterset_class(
-            self.request.GET, queryset=self.get_queryset(), request=self.request
-        )
-        qs = filterset.qs if filterset.is_valid() else self.get_queryset().none()
-        table = self.table_class(qs)
-        response = HttpResponse(content_type="text/csv")
-        stamp = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="invoices-{stamp}.csv"'
-        writer = csv.writer(response)
-        for row in table.as_values():
-            writer.writerow(row)
-        return response
+    @property
+    def export_name(self):
+        return "credits" if self.request.GET.get("type") == "credits" else "invoices"
 
 
 def document_detail_view(request, pk):

@@ -27,7 +27,11 @@ from invoicing.views.refunds import _pending_refund, _refund_form
 
 # Payments & Refunds: money in and out; "Pending refunds" is a filter for Posters.
 payment_list_view = table_page(
-    PaymentTable, PaymentFilter, "invoicing/payment_list.html", selectors.money_documents
+    PaymentTable,
+    PaymentFilter,
+    "invoicing/payment_list.html",
+    selectors.money_documents,
+    export_name="payments",
 )
 
 

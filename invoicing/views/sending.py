@@ -108,6 +108,7 @@ class ToBeSentView(FilteredTableView):
     filterset_class = ToBeSentFilter
     template_name = "invoicing/to_be_sent.html"
     selector = staticmethod(selectors.to_be_sent)
+    export_name = "to-be-sent"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

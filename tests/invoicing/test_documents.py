@@ -269,13 +269,15 @@ def test_hub_with_a_bad_filter_value_shows_the_error(rep_client, hub_documents):
 
 def read_csv(response) -> list[list[str]]:
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
 def test_csv_export_lists_the_filtered_documents(rep_client, hub_documents):
     """Export CSV downloads the hub's columns for the documents the filters select, amounts
-    formatted the ledger/ACCOUNTING.md way."""
+    as plain numbers (no thousands separators, credits negative) so spreadsheets sum them."""
     docs, alpha, _ = hub_documents
 
     response = rep_client.get(HUB, {"export": "csv", "customer": alpha.pk, "open_only": "on"})
@@ -297,8 +299,9 @@ def test_csv_export_lists_the_filtered_documents(rep_client, hub_documents):
     by_number = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
     assert set(by_number) == numbers(docs, "posted_oct", "posted_nov", "credit_memo")
     nov = by_number[docs["posted_nov"].number]
-    assert nov["Grand Total"] == "1,082.50"
-    assert nov["Balance Due"] == "1,082.50"
+    assert nov["Grand Total"] == "1082.50"
+    assert nov["Balance Due"] == "1082.50"
+    assert nov["Date"] == "2026-11-02"
     assert nov["Customer"] == "Alpha Prints"
     assert nov["Type"] == "Invoice"
     memo = by_number[docs["credit_memo"].number]
