@@ -3,9 +3,12 @@ support (`ExportMixin` / `TableExport`, written by tablib and openpyxl).
 
 - Rows: every row the filters select, in the table's ordering (not just the page).
 - Values: a cell whose record value is a number or a date is exported as that value (a
-  Decimal or int, a date), not as the table's formatted text, so spreadsheets can sum and
-  sort them; a table's own `value_<column>` method still has the last word. Other cells
-  are the column's text (`Column.value()`, no HTML).
+  Decimal or int, a date), not as the column's formatted text (MoneyColumn's "1,234.50",
+  DateColumn's "11/02/2026"), so spreadsheets can sum and sort them. When the table has
+  its own `value_<column>` or `render_<column>` method, that method decides instead (it
+  may change the value, as Payments' Unapplied flips the sign); a number or date it
+  returns is still exported as one. Other cells are the column's text; HTML a `render_`
+  method marked safe (a badge) is reduced to its text, so no export holds markup.
 - Safety (OWASP CSV injection): a text cell starting with `=`, `+`, `-`, `@`, a tab or a
   carriage return gets a leading apostrophe, so no spreadsheet reads it as a formula;
   numbers are never touched (a credit's -250.00 stays a number).
@@ -14,9 +17,12 @@ support (`ExportMixin` / `TableExport`, written by tablib and openpyxl).
 """
 
 import datetime
+import html
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.safestring import SafeData
 from django_tables2 import A
 from django_tables2.export import ExportMixin, TableExport
 from tablib import Dataset
@@ -37,6 +43,14 @@ def _is_raw(value) -> bool:
     if isinstance(value, bool):
         return False
     return isinstance(value, int | float | Decimal | datetime.date)
+
+
+def _text(value) -> str:
+    """A cell's text: HTML that a `render_` method built (format_html, so marked safe and
+    with the user's text escaped) becomes that text again."""
+    if isinstance(value, SafeData):
+        return html.unescape(strip_tags(value))
+    return str(value)
 
 
 def _cell(value):
@@ -71,12 +85,14 @@ class SafeTableExport(TableExport):
 
     @staticmethod
     def cell_value(table, row, bound_column):
-        if not hasattr(table, f"value_{bound_column.name}"):
+        name = bound_column.name
+        # Only a column's own formatting is skipped; a table method may mean more.
+        if not (hasattr(table, f"value_{name}") or hasattr(table, f"render_{name}")):
             raw = A(bound_column.accessor).resolve(row.record, quiet=True)
             if _is_raw(raw):
                 return raw
-        value = row.get_cell_value(bound_column.name)
-        return value if value is None or _is_raw(value) else str(value)
+        value = row.get_cell_value(name)
+        return value if value is None or _is_raw(value) else _text(value)
 
     def export(self):
         data = super().export()

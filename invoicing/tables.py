@@ -180,10 +180,13 @@ class ToBeSentTable(_LedgerRowTable):
         return record.customer.get_delivery_display()
 
     def render_last_send(self, record, value):
-        label = {"queued": "Queued", "sent": "Sent", "failed": "Failed"}.get(value, value)
         return format_html(
             '<span class="badge badge-send-{}" title="{}">{}</span>',
             value,
             record.last_send_error or "",
-            label,
+            self.value_last_send(value),
         )
+
+    def value_last_send(self, value):
+        """The export's text: the badge's label, no markup."""
+        return {"queued": "Queued", "sent": "Sent", "failed": "Failed"}.get(value, value)

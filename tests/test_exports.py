@@ -7,11 +7,16 @@ import datetime
 import io
 from decimal import Decimal
 
+import django_tables2 as tables
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils.html import format_html
 
-from config.exports import neutralise
+from config.exports import SafeTableExport, neutralise
+from invoicing import services
+from invoicing.models import DocumentSend, SendChannel, SendStatus
+from ledger.tables import MoneyColumn
 from tests.factories import (
     CustomerFactory,
     make_invoice,
@@ -68,8 +73,6 @@ def ledger_rows(rep, poster, customer):
     sent), a payment, a deposit."""
     invoice = posted_invoice(customer, "1234.50", by=rep, post_by=poster)
     memo = posted_memo(customer, "250.00", by=rep, post_by=poster)
-    from invoicing import services
-
     payment = services.payment_record(
         customer=customer,
         date=datetime.date(2026, 11, 12),
@@ -119,6 +122,55 @@ def test_html_only_columns_are_not_exported(poster_client, ledger_rows):
     assert header[0] == "Number"
     assert "<input" not in "".join(header + [cell for row in rows for cell in row])
     assert "<span" not in "".join(cell for row in rows for cell in row)
+
+
+def test_a_send_badge_exports_as_its_label(rep, poster, customer, poster_client):
+    """A document whose email failed stays To Be Sent; its Last send exports as "Failed",
+    not as the page's badge markup."""
+    memo = posted_memo(customer, "250.00", by=rep, post_by=poster)
+    DocumentSend.objects.create(
+        document=memo,
+        channel=SendChannel.EMAIL,
+        status=SendStatus.FAILED,
+        error="550 <mailbox> unavailable",
+        created_by=rep,
+    )
+    url = reverse("invoicing:to_be_sent")
+    for fmt, read in (("csv", read_csv), ("xlsx", read_xlsx)):
+        (row,) = as_dicts(read(poster_client.get(url, {"export": fmt})))
+        assert row["Last send"] == "Failed"
+        assert row["Grand Total"] in ("-250.00", -250)
+
+
+def test_markup_from_a_render_method_is_exported_as_its_text():
+    """A table whose `render_` method returns HTML (and no `value_` method) still exports
+    plain text, with the user's own characters as typed."""
+
+    class Badged(tables.Table):
+        name = tables.Column()
+
+        def render_name(self, value):
+            return format_html('<span class="badge">{}</span>', value)
+
+    table = Badged([{"name": "Tom & Jerry <3"}, {"name": "=1+1"}])
+    dataset = SafeTableExport(SafeTableExport.CSV, table).dataset
+    assert [row[0] for row in dataset] == ["Tom & Jerry <3", "'=1+1"]
+
+
+def test_a_tables_render_method_decides_the_exported_number():
+    """A column the table renders itself exports what that method makes of the value (still
+    a number), not the record's raw value; a plain money column exports the raw amount."""
+
+    class Signed(tables.Table):
+        owed = MoneyColumn()
+        held = MoneyColumn()
+
+        def render_held(self, value):
+            return -value
+
+    table = Signed([{"owed": Decimal("-12.50"), "held": Decimal("-40.00")}])
+    (row,) = SafeTableExport(SafeTableExport.CSV, table).dataset
+    assert row == (Decimal("-12.50"), Decimal("40.00"))
 
 
 def test_hostile_names_are_neutralised_and_unicode_kept(rep_client):
@@ -182,12 +234,19 @@ def test_csv_amounts_have_no_thousands_separators(poster_client, ledger_rows):
     assert by_number[invoice.number]["Date"] == invoice.date.isoformat()
 
 
-def test_other_listings_export_numbers(poster_client, ledger_rows, customer):
+def test_other_listings_export_numbers(poster, poster_client, ledger_rows, customer):
     _, _, payment, deposit = ledger_rows
     payments = as_dicts(read_xlsx(poster_client.get(reverse("payments:list"), {"export": "xlsx"})))
     row = {r["Number"]: r for r in payments}[payment.number]
     assert row["Amount"] == pytest.approx(100.0)
+    assert row["Unapplied"] is None  # blank until posted, as on the page
     assert isinstance(row["Date"], datetime.datetime)
+
+    services.document_post(document=payment, by=poster)
+    payments = as_dicts(read_csv(poster_client.get(reverse("payments:list"), {"export": "csv"})))
+    row = {r["Number"]: r for r in payments}[payment.number]
+    # The table's own sign (money the customer has in hand), as the page shows it.
+    assert (row["Amount"], row["Unapplied"]) == ("100.00", "100.00")
 
     deposits = as_dicts(read_xlsx(poster_client.get(reverse("deposits:list"), {"export": "xlsx"})))
     row = {r["Number"]: r for r in deposits}[deposit.number]
