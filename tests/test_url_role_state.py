@@ -664,6 +664,13 @@ EXPECTATIONS: dict[str, Expect] = {
     # login and logout are checked by test_login_and_logout_answer_every_role.
     "login": Expect(no_args),
     "logout": Expect(no_args),
+    # Your account and the two-factor steps: test_account_pages_answer_every_role.
+    "account": Expect(no_args),
+    "password_change": Expect(no_args),
+    "password_change_done": Expect(no_args),
+    "two_factor_verify": Expect(no_args),
+    "two_factor_setup": Expect(no_args),
+    "two_factor_codes": Expect(no_args),
     "customers:list": Expect(no_args, post=False),
     "customers:create": Expect(no_args, need=Action.EDIT_CUSTOMERS, bodies=customer_body),
     "customers:detail": Expect(each_customer, resolve=customer),
@@ -762,7 +769,16 @@ EXPECTATIONS: dict[str, Expect] = {
         no_args, need=Action.EDIT_DRAFTS, get=False, bodies=print_body
     ),
 }
-AUTH_URLS = {"login", "logout"}
+AUTH_URLS = {
+    "login",
+    "logout",
+    "account",
+    "password_change",
+    "password_change_done",
+    "two_factor_verify",
+    "two_factor_setup",
+    "two_factor_codes",
+}
 # A body sent again with a key already used (by the rep, for a payment): whatever the URL,
 # the object and the role, it does nothing a second time and never answers 500.
 RESENT = ", key already used"
@@ -1090,3 +1106,30 @@ def test_login_and_logout_answer_every_role(world):
         assert response.status_code == 302, role
         assert response["Location"].startswith(reverse("login")), role
         assert client.get(reverse("invoicing:list")).status_code == 302, role
+
+
+def test_account_pages_answer_every_role(world):
+    """Your account and the two-factor steps: anonymous visitors go to the login page; any
+    signed-in user, with or without a role, reaches their own account; empty or bad POSTs
+    answer with the form (or a redirect), never a 500, and change no books."""
+    baseline = fingerprint()
+    pages = ["account", "password_change", "password_change_done", "two_factor_setup"]
+    for role in ROLES:
+        user = user_for(role, world)
+        client = Client(raise_request_exception=False)
+        if user is not None:
+            client.force_login(user)
+        for name in [*pages, "two_factor_verify", "two_factor_codes"]:
+            url = reverse(name)
+            response = client.get(url)
+            if user is None:
+                assert response.status_code == 302, (role, name)
+                assert response["Location"].startswith(reverse("login")), (role, name)
+                continue
+            # No device yet: "Enter your code" sends on to setting one up.
+            wanted = 302 if name == "two_factor_verify" else 200
+            assert response.status_code == wanted, (role, name, response.status_code)
+            for data in ({}, {"code": "x" * 40}, {"code": "12345\x00"}, {"next": "//evil"}):
+                response = client.post(url, data)
+                assert response.status_code in (200, 302, 405), (role, name, data)
+    assert not differences(baseline, fingerprint())
