@@ -7,12 +7,19 @@ import logging
 from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.utils.html import escape
 
 from config.request_id import current_request_id
 
 log = logging.getLogger("creditdesk.errors")
 
 DEFAULT_403 = "You don't have permission to do that."
+PLAIN_500 = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Something went wrong · Credit "
+    "Desk</title><h1>Something went wrong on our side</h1><p>Nothing half-done was saved. "
+    "Try again in a moment; if it happens again, tell your administrator this reference: "
+    "<code>{request_id}</code></p></html>"
+)
 
 
 def _reason(exception) -> str:
@@ -39,5 +46,9 @@ def server_error(request):
     which may be what failed."""
     request_id = current_request_id()
     log.error("server error page shown for request %s (%s)", request_id, request.path)
-    html = loader.get_template("500.html").render({"request_id": request_id})
+    try:
+        html = loader.get_template("500.html").render({"request_id": request_id})
+    except Exception:  # the layout itself failed (e.g. static files not collected)
+        log.exception("the 500 page could not be rendered; plain page sent (%s)", request_id)
+        html = PLAIN_500.format(request_id=escape(request_id))
     return HttpResponseServerError(html)

@@ -3,10 +3,11 @@
 django-axes counts failed sign-ins per username + client address (settings: AXES_*,
 LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES) and calls these:
 
-- `client_ip(request)` — the connection's address, or, only with BEHIND_PROXY on, the
-  address the trusted proxy appended to X-Forwarded-For (PROXY_COUNT entries from the end:
-  entries further left were written by the client and are not believed). Anything that
-  is not an IP address falls back to REMOTE_ADDR.
+- `client_ip(request)` — the connection's address, or, only with BEHIND_PROXY on and the
+  connection coming from one of TRUSTED_PROXIES, the address that proxy appended to
+  X-Forwarded-For (PROXY_COUNT entries from the end: entries further left were written by
+  the client and are not believed). Anything that is not an IP address falls back to
+  REMOTE_ADDR.
 - `lockout_response(request, response, credentials)` — the login page again, status 429,
   with a message saying for how long and who can clear it.
 - `attempted_username(request, credentials)` — the username as typed, trimmed and
@@ -36,6 +37,9 @@ def _ip(value: str | None) -> str | None:
 def client_ip(request) -> str | None:
     remote = _ip(request.META.get("REMOTE_ADDR"))
     if not getattr(settings, "BEHIND_PROXY", False):
+        return remote
+    if remote not in getattr(settings, "TRUSTED_PROXIES", ()):
+        # Not from our proxy: whatever X-Forwarded-For says, the client wrote it.
         return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
     count = getattr(settings, "PROXY_COUNT", 1)

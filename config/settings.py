@@ -250,6 +250,9 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 # How many proxies append to X-Forwarded-For: the client is that many entries from the end.
 PROXY_COUNT = max(env_int("PROXY_COUNT", 1), 1)
+# The proxy's own addresses: X-Forwarded-For is believed only on connections from these
+# (a client reaching the app port directly can't choose its address for the lockout).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:

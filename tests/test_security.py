@@ -127,6 +127,26 @@ def test_behind_a_proxy_the_address_the_proxy_appended_counts(client, poster):
     assert response.status_code == 200
 
 
+@override_settings(BEHIND_PROXY=True, PROXY_COUNT=1)
+def test_a_client_reaching_the_app_directly_cannot_choose_its_address(client, poster):
+    """X-Forwarded-For from a connection that is not a trusted proxy is not believed: a
+    new made-up address per try does not escape the lockout."""
+    for n in range(6):
+        response = sign_in(
+            client,
+            "poster",
+            "wrong",
+            REMOTE_ADDR="203.0.113.50",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        )
+    assert response.status_code == 429
+    assert AccessAttempt.objects.get(username="poster").ip_address == "203.0.113.50"
+    response = sign_in(
+        client, "poster", REMOTE_ADDR="203.0.113.50", HTTP_X_FORWARDED_FOR="10.0.0.99"
+    )
+    assert response.status_code == 429
+
+
 # --- two-factor ---------------------------------------------------------------------------
 
 two_factor_on = override_settings(TWO_FACTOR_REQUIRED=True, TWO_FACTOR_EXEMPT_USERS=[])
