@@ -141,16 +141,50 @@ class CodeForm(forms.Form):
         help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
     )
 
-    def __init__(self, *args, enrolling=False, **kwargs):
+    def __init__(self, *args, enrolling=False, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if enrolling:
             self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
+        self.user = user
+        if user is not None:  # replacing a device: a stolen session alone can't do it
+            self.fields["password"] = _password_field()
+
+    def clean_password(self):
+        return _check_password(self.user, self.cleaned_data.get("password", ""))
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"].split())
         if not code.isascii() or not code.isalnum():
             raise forms.ValidationError("A code has only digits and letters.")
         return code.lower() if not code.isdigit() else code
+
+
+def _check_password(user, password: str) -> str:
+    if not user.check_password(password):
+        raise forms.ValidationError("That isn't your password.")
+    return password
+
+
+def _password_field() -> forms.CharField:
+    """Your current password, asked before your second factor changes (a stolen session
+    alone can't replace the device or the recovery codes)."""
+    return forms.CharField(
+        label="Your password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Asked again before your second factor changes.",
+    )
+
+
+class RenewCodesForm(forms.Form):
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["password"] = _password_field()
+
+    def clean_password(self):
+        return _check_password(self.user, self.cleaned_data.get("password", ""))
 
 
 def _new_recovery_codes(user) -> list[str]:
@@ -239,7 +273,8 @@ def setup(request):
     if user_has_device(user, confirmed=True) and not user.is_verified():
         return redirect(_with_next("two_factor_verify", request))
     device = _pending_device(user)
-    form = CodeForm(request.POST or None, enrolling=True)
+    replacing = user_has_device(user, confirmed=True)
+    form = CodeForm(request.POST or None, enrolling=True, user=user if replacing else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
@@ -266,7 +301,7 @@ def setup(request):
             "key": _spaced(key),
             "required": required_by_role(user),
             "next": _next_url(request),
-            "replacing": user_has_device(user, confirmed=True),
+            "replacing": replacing,
         },
     )
 
@@ -275,17 +310,18 @@ def setup(request):
 def recovery_codes(request):
     """GET shows codes just made (once); POST makes a new set (the old ones stop working)."""
     user = request.user
-    if request.method == "POST":
-        if not user_has_device(user, confirmed=True):
-            return redirect("two_factor_setup")
+    if not user_has_device(user, confirmed=True):
+        return redirect("two_factor_setup")
+    form = RenewCodesForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
         request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
         _audit(request, "RECOVERY_CODES_RENEWED")
         return redirect("two_factor_codes")
-    codes = request.session.pop(SESSION_NEW_CODES, None)
+    codes = None if request.method == "POST" else request.session.pop(SESSION_NEW_CODES, None)
     return render(
         request,
         "account/recovery_codes.html",
-        {"codes": codes, "next": _next_url(request)},
+        {"codes": codes, "form": form, "next": _next_url(request)},
     )
 
 

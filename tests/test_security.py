@@ -220,7 +220,8 @@ def test_enrol_then_sign_in_with_a_code_and_with_a_recovery_code(client, poster)
     assert device.throttling_failure_count == 1  # wrong codes slow down further tries
     device.throttle_reset()
     response = client.post(
-        reverse("two_factor_setup"), {"code": code_for(device), "next": "/customers/"}
+        reverse("two_factor_setup"),
+        {"code": (enrolled_with := code_for(device)), "next": "/customers/"},
     )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("two_factor_codes"))
@@ -237,7 +238,7 @@ def test_enrol_then_sign_in_with_a_code_and_with_a_recovery_code(client, poster)
     held = client.get("/customers/")
     assert held["Location"].startswith(reverse("two_factor_verify"))
     # The code just used is refused (no replay); so are a malformed and a wrong one.
-    used = code_for(device)
+    used = enrolled_with  # the very code of enrolment, even if the clock moved on since
     replay = client.post(reverse("two_factor_verify"), {"code": used, "next": "/"})
     assert replay.status_code == 200 and "already used" in replay.content.decode()
     reset_throttles(poster)
@@ -283,16 +284,41 @@ def test_a_rep_with_a_device_is_asked_for_a_code(client, rep):
     )
 
 
-def test_recovery_codes_can_be_renewed(client, rep):
+def test_recovery_codes_can_be_renewed_with_the_password(client, rep):
     device = TOTPDevice.objects.create(user=rep, name="app", confirmed=True)
     sign_in(client, "rep")
     client.post(reverse("two_factor_verify"), {"code": code_for(device), "next": "/"})
-    response = client.post(reverse("two_factor_codes"))
+    # The session alone is not enough: the password is asked again.
+    refused = client.post(reverse("two_factor_codes"), {"password": "not-it"})
+    assert (
+        refused.status_code == 200 and "That isn&#x27;t your password" in refused.content.decode()
+    )
+    assert not StaticToken.objects.exists()
+    response = client.post(reverse("two_factor_codes"), {"password": PASSWORD})
     assert response.status_code == 302
     first = set(StaticToken.objects.values_list("token", flat=True))
-    client.post(reverse("two_factor_codes"))
+    client.post(reverse("two_factor_codes"), {"password": PASSWORD})
     second = set(StaticToken.objects.values_list("token", flat=True))
     assert len(first) == len(second) == 10 and not first & second
+
+
+def test_replacing_the_device_asks_for_the_password(client, rep):
+    old = TOTPDevice.objects.create(user=rep, name="app", confirmed=True)
+    sign_in(client, "rep")
+    client.post(reverse("two_factor_verify"), {"code": code_for(old), "next": "/"})
+    page = client.get(reverse("two_factor_setup"))
+    assert 'name="password"' in page.content.decode()
+    new = TOTPDevice.objects.get(user=rep, confirmed=False)
+    refused = client.post(reverse("two_factor_setup"), {"code": code_for(new)})
+    assert refused.status_code == 200
+    assert TOTPDevice.objects.filter(pk=old.pk, confirmed=True).exists()
+    new.refresh_from_db()
+    new.throttle_reset()
+    response = client.post(
+        reverse("two_factor_setup"), {"code": code_for(new), "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert list(TOTPDevice.objects.filter(user=rep).values_list("pk", flat=True)) == [new.pk]
 
 
 # --- headers --------------------------------------------------------------------------------
