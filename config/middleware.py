@@ -50,6 +50,20 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class Gate:
+    """A middleware that may answer a request before the view: subclasses define
+    `stop(request)`, returning a response to send instead, or None to go on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.stop(request) or self.get_response(request)
+
+    def stop(self, request):
+        raise NotImplementedError
+
+
 def send_to(request, page_url=None):
     """Redirect to a sign-in step (the login page by default), keeping where the user was
     going in `next`; an htmx request is redirected the htmx way (the whole page)."""
@@ -70,16 +84,13 @@ def _stamp_login(sender, request, user, **kwargs):
         request.session[LAST_SEEN] = int(time.time())
 
 
-class IdleTimeoutMiddleware:
+class IdleTimeoutMiddleware(Gate):
     """Signs out a session left idle for SESSION_IDLE_SECONDS (default 8 hours). The time
     of last use is kept in the session and refreshed at most once a minute, so a busy
     page costs no extra write; the stored session and its cookie expire with it
     (SESSION_COOKIE_AGE), refreshed on the same writes."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def stop(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
@@ -95,17 +106,14 @@ class IdleTimeoutMiddleware:
                 return send_to(request)
             if not isinstance(last, int) or now - last >= TOUCH_EVERY_SECONDS:
                 request.session[LAST_SEEN] = now
-        return self.get_response(request)
+        return None
 
 
-class RoleRequiredMiddleware:
+class RoleRequiredMiddleware(Gate):
     """A signed-in user without any of the roles (A/R rep, Poster, Accountant) gets 403 on
     the desk instead of seeing every customer's invoices."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def stop(self, request):
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -118,4 +126,4 @@ class RoleRequiredMiddleware:
                 "Your account has no Credit Desk role yet. Ask an Accountant or an "
                 "administrator to give you the A/R rep, Poster or Accountant role."
             )
-        return self.get_response(request)
+        return None

@@ -33,7 +33,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.middleware import send_to
+from config.middleware import Gate, send_to
 from config.roles import Action, user_may
 
 RECOVERY_CODE_COUNT = 10
@@ -86,11 +86,8 @@ def needs_second_factor(request) -> bool:
     return required_by_role(user) or has_device(request)
 
 
-class TwoFactorMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+class TwoFactorMiddleware(Gate):
+    def stop(self, request):
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -100,7 +97,7 @@ class TwoFactorMiddleware:
         ):
             page = "two_factor_verify" if has_device(request) else "two_factor_setup"
             return send_to(request, reverse(page))
-        return self.get_response(request)
+        return None
 
 
 def _with_next(name: str, request) -> str:
