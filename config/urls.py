@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
-from config import errors, two_factor
+from config import errors, security, two_factor
 from customers import urls as customer_urls
 from invoicing.urls import customer_page_urlpatterns, deposit_urlpatterns, payment_urlpatterns
 
@@ -12,7 +12,7 @@ admin.site.site_title = "Credit Desk admin"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="invoicing:list", permanent=False), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", security.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Your account: password and two-factor sign-in (config/two_factor.py).
     path("account/", two_factor.account, name="account"),

@@ -469,3 +469,37 @@ def test_password_change(rep_client, rep):
     )
     assert response.status_code == 302
     assert get_user_model().objects.get(pk=rep.pk).check_password(new)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_wrong_passwords_sent_at_once_get_five_guesses_not_more(poster, settings):
+    """20 wrong passwords in parallel: sign-in attempts for one username are serialized,
+    so exactly 5 are checked (4 answered as wrong, the 5th locks) and the rest are locked."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = get_user_model().objects.get(pk=poster.pk)
+    user.set_password(PASSWORD)
+    user.save()
+    codes, barrier = [], threading.Barrier(20)
+
+    def attempt():
+        try:
+            barrier.wait(timeout=30)
+            codes.append(sign_in(Client(), "poster", "wrong").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(codes) == [200] * 4 + [429] * 16, codes
+    # Tries while locked count too (and restart the cool-off).
+    assert AccessAttempt.objects.get(username="poster").failures_since_start == 20
+    assert sign_in(Client(), "poster").status_code == 429
