@@ -35,6 +35,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.middleware import Gate, send_to
 from config.roles import Action, user_may
+from ledger.models import AuditAction
+from ledger.services import audit_log
 
 RECOVERY_CODE_COUNT = 10
 SESSION_NEW_CODES = "_two_factor_new_codes"
@@ -114,19 +116,33 @@ def _next_url(request) -> str:
 
 
 def _audit(request, action, **detail):
-    from ledger.models import AuditAction
-    from ledger.services import audit_log
-
-    audit_log(
-        by=request.user,
-        action=getattr(AuditAction, action),
-        target_ref=request.user.get_username(),
-        **detail,
-    )
+    audit_log(by=request.user, action=action, target_ref=request.user.get_username(), **detail)
 
 
-class CodeForm(forms.Form):
-    """A code typed at sign-in: from the app, or a recovery code (EnrolForm: app only)."""
+class PasswordAgain(forms.Form):
+    """Asks for the current password when `user` is given: before a second factor changes
+    (device replaced, recovery codes renewed), so a stolen session alone can't do it."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is not None:
+            self.fields["password"] = forms.CharField(
+                label="Your password",
+                max_length=256,
+                strip=False,
+                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                help_text="Asked again before your second factor changes.",
+            )
+
+    def clean_password(self):
+        if not self.user.check_password(self.cleaned_data.get("password", "")):
+            raise forms.ValidationError("That isn't your password.")
+        return self.cleaned_data["password"]
+
+
+class CodeForm(PasswordAgain):
+    """A code typed at sign-in: from the app, or a recovery code; at enrolment, app only."""
 
     code = forms.CharField(
         label="Code",
@@ -137,51 +153,18 @@ class CodeForm(forms.Form):
         ),
         help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
     )
+    field_order = ["code", "password"]
 
-    def __init__(self, *args, enrolling=False, user=None, **kwargs):
+    def __init__(self, *args, enrolling=False, **kwargs):
         super().__init__(*args, **kwargs)
         if enrolling:
             self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
-        self.user = user
-        if user is not None:  # replacing a device: a stolen session alone can't do it
-            self.fields["password"] = _password_field()
-
-    def clean_password(self):
-        return _check_password(self.user, self.cleaned_data.get("password", ""))
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"].split())
         if not code.isascii() or not code.isalnum():
             raise forms.ValidationError("A code has only digits and letters.")
         return code.lower() if not code.isdigit() else code
-
-
-def _check_password(user, password: str) -> str:
-    if not user.check_password(password):
-        raise forms.ValidationError("That isn't your password.")
-    return password
-
-
-def _password_field() -> forms.CharField:
-    """Your current password, asked before your second factor changes (a stolen session
-    alone can't replace the device or the recovery codes)."""
-    return forms.CharField(
-        label="Your password",
-        max_length=256,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Asked again before your second factor changes.",
-    )
-
-
-class RenewCodesForm(forms.Form):
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["password"] = _password_field()
-
-    def clean_password(self):
-        return _check_password(self.user, self.cleaned_data.get("password", ""))
 
 
 def _new_recovery_codes(user) -> list[str]:
@@ -235,7 +218,7 @@ def verify(request):
                     "Make new ones from Your account when you run low.",
                 )
             return redirect(_next_url(request))
-        _audit(request, "TWO_FACTOR_FAILED")
+        _audit(request, AuditAction.TWO_FACTOR_FAILED)
         form.add_error("code", _refused_code_message(user))
     return render(
         request, "account/two_factor_verify.html", {"form": form, "next": _next_url(request)}
@@ -282,7 +265,7 @@ def setup(request):
                 request.session[SESSION_HAS_DEVICE] = True
                 request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
                 otp_login(request, device)
-                _audit(request, "TWO_FACTOR_ENROLLED", device=device.name)
+                _audit(request, AuditAction.TWO_FACTOR_ENROLLED, device=device.name)
                 messages.success(request, "Two-factor sign-in is on for your account.")
                 return redirect(_with_next("two_factor_codes", request))
         form.add_error(
@@ -309,10 +292,10 @@ def recovery_codes(request):
     user = request.user
     if not user_has_device(user, confirmed=True):
         return redirect("two_factor_setup")
-    form = RenewCodesForm(request.POST or None, user=user)
+    form = PasswordAgain(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         request.session[SESSION_NEW_CODES] = _new_recovery_codes(user)
-        _audit(request, "RECOVERY_CODES_RENEWED")
+        _audit(request, AuditAction.RECOVERY_CODES_RENEWED)
         return redirect("two_factor_codes")
     codes = None if request.method == "POST" else request.session.pop(SESSION_NEW_CODES, None)
     return render(
