@@ -37,13 +37,17 @@ class Rounded(Func):
         super().__init__(expression, places=int(places), output_field=output_field, **extra)
 
     def convert_value(self, value, expression, connection):
-        if value is None:
-            return None
-        if isinstance(value, float):
-            value = _FLOAT_CONTEXT.create_decimal_from_float(value)
-        elif not isinstance(value, Decimal):
-            value = Decimal(value)
-        return value.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+        return None if value is None else rounded(value, self.places)
+
+
+def rounded(value, places: int = DECIMAL_PLACES) -> Decimal:
+    """A number the database returned (a float on SQLite, a Decimal or int elsewhere) as a
+    Decimal quantized to `places` — for raw SQL sums; the ORM's go through `Rounded`."""
+    if isinstance(value, float):
+        value = _FLOAT_CONTEXT.create_decimal_from_float(value)
+    elif not isinstance(value, Decimal):
+        value = Decimal(value)
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def as_money(expression) -> Rounded:

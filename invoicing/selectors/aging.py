@@ -1,0 +1,318 @@
+"""A/R aging as of a date D (ledger/ACCOUNTING.md "Aging"): every open item at the end of
+D, in buckets by age — invoices by due date, credits (credit memos, unapplied payments,
+overpayments) by their own date, as negative amounts.
+
+An item's open amount as of D is read from what is stored now and corrected by what
+happened after D, so "as of today" scans exactly the open items and a past date adds only
+the documents touched since:
+
+    open as of D = open now (its stored balance; its total if voided after D)
+                 + what applications made or removed after D changed since D.
+
+An application counts on D when it is dated on or before D and was not removed by then
+(`open_items._applied_q`). `open_items.computed_open_amounts(as_of=D)` computes the same
+figures from totals and every application (check_ledger and the tests compare the two).
+
+One SQL statement gives a page of the summary with its totals row and the number of
+customers (window functions); one more gives a page of the detail.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+
+from customers.models import Customer
+from invoicing.models import Application, DepositApplication, Document, DocumentStatus
+from ledger.aggregates import rounded
+from ledger.money import ZERO
+
+DEFAULT_EDGES = (30, 60, 90)
+MAX_EDGE = 3650  # ten years: bucket edges beyond this are refused by the form
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Upper edges in days overdue of the buckets after Current: (30, 60, 90) gives
+    Current, 1–30, 31–60, 61–90, Over 90."""
+
+    edges: tuple[int, ...] = DEFAULT_EDGES
+
+    @property
+    def labels(self) -> list[str]:
+        labels, low = ["Current"], 1
+        for edge in self.edges:
+            labels.append(f"{low}–{edge}")
+            low = edge + 1
+        labels.append(f"Over {self.edges[-1]}" if self.edges else "Overdue")
+        return labels
+
+    def index(self, days_overdue: int) -> int:
+        """The bucket of an item `days_overdue` days past its ageing date."""
+        if days_overdue <= 0:
+            return 0
+        for i, edge in enumerate(self.edges, start=1):
+            if days_overdue <= edge:
+                return i
+        return len(self.edges) + 1
+
+
+@dataclass
+class AgingRow:
+    """One customer's open items as of the date, by bucket."""
+
+    customer_id: int
+    code: str
+    name: str
+    buckets: list[Decimal]
+    total: Decimal
+    items: int
+
+    @property
+    def has_credit(self) -> bool:
+        return self.total < 0
+
+
+@dataclass
+class AgingPage:
+    rows: list[AgingRow]
+    totals: list[Decimal]
+    total: Decimal
+    customers: int  # how many customers match (for the paginator)
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AgingItem:
+    """One open document as of the date."""
+
+    document_id: int
+    number: str
+    kind: str
+    customer_id: int
+    date: datetime.date
+    due_date: datetime.date
+    open_amount: Decimal
+    days_overdue: int
+    bucket: int
+
+
+def _date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def _open_items_sql(customer_filter: str) -> str:
+    """SQL of the open items as of %(as_of)s: id, customer_id, date, due_date, number,
+    kind, open amount, and the date it ages from (due date when it is owed to us, its own
+    date when it is a credit)."""
+    app, dep, doc = (
+        Application._meta.db_table,
+        DepositApplication._meta.db_table,
+        Document._meta.db_table,
+    )
+    # What an application changed since D, on the side it lowers (an invoice, or the
+    # invoice a deposit went to): + its amount if it is in force now, − if it was on D.
+    change = (
+        "(CASE WHEN removed_at IS NULL THEN amount ELSE 0 END)"
+        " - (CASE WHEN date <= %(as_of)s AND (removed_on IS NULL OR removed_on > %(as_of)s)"
+        " THEN amount ELSE 0 END)"
+    )
+    since = "date > %(as_of)s OR removed_on > %(as_of)s"
+    return f"""
+        WITH changed AS (
+            SELECT doc_id, SUM(amount) AS amount FROM (
+                SELECT target_id AS doc_id, {change} AS amount FROM {app} WHERE {since}
+                UNION ALL
+                SELECT source_id, -({change}) FROM {app} WHERE {since}
+                UNION ALL
+                SELECT invoice_id, {change} FROM {dep} WHERE {since}
+            ) AS moves GROUP BY doc_id
+        ),
+        items AS (
+            SELECT d.id, d.customer_id, d.date, d.due_date, d.number, d.kind,
+                   (CASE WHEN d.status = 'posted' THEN d.balance_due ELSE d.grand_total END)
+                   + COALESCE(c.amount, 0) AS open_amount
+            FROM {doc} AS d LEFT JOIN changed AS c ON c.doc_id = d.id
+            WHERE d.date <= %(as_of)s AND d.posting_entry_id IS NOT NULL
+              AND ((d.status = '{DocumentStatus.POSTED}'
+                    AND (d.balance_due <> 0 OR c.doc_id IS NOT NULL))
+                OR (d.status = '{DocumentStatus.VOID}' AND d.void_date > %(as_of)s))
+              {customer_filter}
+        ),
+        aged AS (
+            SELECT items.*,
+                   CASE WHEN open_amount > 0 THEN due_date ELSE date END AS age_date
+            FROM items WHERE ROUND(open_amount, 2) <> 0
+        )
+    """  # noqa: S608 - table names are ours; values are parameters
+
+
+def _bucket_cases(buckets: Buckets, params: dict, as_of: datetime.date) -> list[str]:
+    """A SUM(CASE …) per bucket, comparing the ageing date with dates computed here (so
+    the SQL needs no date arithmetic, on SQLite as on PostgreSQL)."""
+    cases = ["SUM(CASE WHEN age_date >= %(as_of)s THEN open_amount ELSE 0 END)"]
+    previous = "%(as_of)s"
+    for i, edge in enumerate(buckets.edges):
+        name = f"edge_{i}"
+        params[name] = as_of - datetime.timedelta(days=edge)
+        cases.append(
+            f"SUM(CASE WHEN age_date < {previous} AND age_date >= %({name})s "
+            "THEN open_amount ELSE 0 END)"
+        )
+        previous = f"%({name})s"
+    cases.append(f"SUM(CASE WHEN age_date < {previous} THEN open_amount ELSE 0 END)")
+    return cases
+
+
+def _customer_filter(params: dict, customer_ids) -> str:
+    if customer_ids is None:
+        return ""
+    ids = sorted({int(pk) for pk in customer_ids})
+    if not ids:
+        return "AND 1 = 0"
+    names = []
+    for i, pk in enumerate(ids):
+        params[f"c{i}"] = pk
+        names.append(f"%(c{i})s")
+    return f"AND d.customer_id IN ({', '.join(names)})"
+
+
+def aging_summary(
+    as_of: datetime.date,
+    *,
+    buckets: Buckets = Buckets(),
+    customer_ids=None,
+    credits_only: bool = False,
+    over_days: int | None = None,
+    offset: int = 0,
+    limit: int | None = 50,
+) -> AgingPage:
+    """A page of customers (by code) with their open items as of `as_of` by bucket, the
+    totals over every matching customer, and how many match — in one statement.
+
+    `credits_only` keeps customers who are owed money overall (a negative total);
+    `over_days` keeps customers with something owed more than N days overdue."""
+    params: dict = {"as_of": as_of}
+    cases = _bucket_cases(buckets, params, as_of)
+    having = []
+    if credits_only:
+        having.append("SUM(open_amount) < 0")
+    if over_days is not None:
+        params["over"] = as_of - datetime.timedelta(days=int(over_days))
+        having.append(
+            "SUM(CASE WHEN open_amount > 0 AND age_date < %(over)s THEN 1 ELSE 0 END) > 0"
+        )
+    columns = ", ".join(f"ROUND({case}, 2) AS b{i}" for i, case in enumerate(cases))
+    totals = ", ".join(f"SUM(b{i}) OVER ()" for i in range(len(cases)))
+    customer = Customer._meta.db_table
+    params["offset"] = int(offset)
+    paging = " LIMIT %(limit)s OFFSET %(offset)s" if limit is not None else ""
+    if limit is not None:
+        params["limit"] = int(limit)
+    having_sql = "HAVING " + " AND ".join(having) if having else ""
+    tail = f""",
+        per_customer AS (
+            SELECT customer_id, {columns}, ROUND(SUM(open_amount), 2) AS total,
+                   COUNT(*) AS items
+            FROM aged GROUP BY customer_id
+            {having_sql}
+        )
+        SELECT p.*, cu.code, cu.name, {totals}, SUM(p.total) OVER (), COUNT(*) OVER ()
+        FROM per_customer AS p JOIN {customer} AS cu ON cu.id = p.customer_id
+        ORDER BY cu.code, cu.id{paging}
+        """  # noqa: S608 - table names are ours; values are parameters
+    sql = "".join((_open_items_sql(_customer_filter(params, customer_ids)), tail))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    n = len(cases)
+    labels = buckets.labels
+    if not fetched:
+        if offset:  # past the last page: still report the totals
+            return _totals_only(as_of, buckets, customer_ids, credits_only, over_days, labels)
+        return AgingPage(rows=[], totals=[ZERO] * n, total=ZERO, customers=0, labels=labels)
+    rows = []
+    for r in fetched:
+        rows.append(
+            AgingRow(
+                customer_id=r[0],
+                buckets=[rounded(v) for v in r[1 : 1 + n]],
+                total=rounded(r[1 + n]),
+                items=r[2 + n],
+                code=r[3 + n],
+                name=r[4 + n],
+            )
+        )
+    last = fetched[0]
+    return AgingPage(
+        rows=rows,
+        totals=[rounded(v) for v in last[5 + n : 5 + 2 * n]],
+        total=rounded(last[5 + 2 * n]),
+        customers=last[6 + 2 * n],
+        labels=labels,
+    )
+
+
+def _totals_only(as_of, buckets, customer_ids, credits_only, over_days, labels) -> AgingPage:
+    whole = aging_summary(
+        as_of,
+        buckets=buckets,
+        customer_ids=customer_ids,
+        credits_only=credits_only,
+        over_days=over_days,
+        limit=1,
+    )
+    whole.rows = []
+    return whole
+
+
+def aging_items(
+    as_of: datetime.date,
+    *,
+    buckets: Buckets = Buckets(),
+    customer_ids=None,
+    offset: int = 0,
+    limit: int | None = 100,
+) -> list[AgingItem]:
+    """The open documents as of `as_of` (one customer's, or some customers'), oldest
+    ageing date first, each with its days overdue and bucket."""
+    params: dict = {"as_of": as_of, "offset": int(offset)}
+    paging = ""
+    if limit is not None:
+        params["limit"] = int(limit)
+        paging = " LIMIT %(limit)s OFFSET %(offset)s"
+    tail = (
+        "SELECT id, number, kind, customer_id, date, due_date, ROUND(open_amount, 2), "
+        "age_date FROM aged ORDER BY customer_id, age_date, id"
+    )
+    sql = "".join((_open_items_sql(_customer_filter(params, customer_ids)), tail, paging))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    items = []
+    for pk, number, kind, customer_id, date, due_date, amount, age_date in fetched:
+        days = (as_of - _date(age_date)).days
+        items.append(
+            AgingItem(
+                document_id=pk,
+                number=number,
+                kind=kind,
+                customer_id=customer_id,
+                date=_date(date),
+                due_date=_date(due_date),
+                open_amount=rounded(amount),
+                days_overdue=max(days, 0),
+                bucket=buckets.index(days),
+            )
+        )
+    return items
+
+
+def open_amounts_as_of(as_of: datetime.date, *, customer_ids=None) -> dict[int, Decimal]:
+    """{document id: open amount} of every item open as of `as_of` (non-zero only), as
+    the aging reads them."""
+    return {
+        item.document_id: item.open_amount
+        for item in aging_items(as_of, customer_ids=customer_ids, limit=None)
+    }
