@@ -5,7 +5,12 @@ from django.views.generic import RedirectView
 
 from config import errors, security, two_factor
 from customers import urls as customer_urls
-from invoicing.urls import customer_page_urlpatterns, deposit_urlpatterns, payment_urlpatterns
+from invoicing.urls import (
+    customer_page_urlpatterns,
+    deposit_urlpatterns,
+    payment_urlpatterns,
+    report_urlpatterns,
+)
 
 admin.site.site_header = "Credit Desk — Accountants"
 admin.site.site_title = "Credit Desk admin"
@@ -42,6 +47,7 @@ urlpatterns = [
     path("invoices/", include("invoicing.urls")),
     path("payments/", include(payment_urlpatterns)),
     path("deposits/", include(deposit_urlpatterns)),
+    path("reports/", include(report_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

@@ -761,6 +761,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "invoicing:email": Expect(each_document, document, fixed(Act.SEND), bodies=email_body),
     "deposits:email": Expect(each_deposit, deposit, fixed(Act.SEND), bodies=email_body),
     "invoicing:to_be_sent": Expect(no_args, post=False),
+    "reports:aging": Expect(no_args, post=False),
     "invoicing:to_be_sent_progress": Expect(no_args, post=False),
     "invoicing:to_be_sent_email": Expect(
         no_args, need=Action.EDIT_DRAFTS, get=False, bodies=selection_body

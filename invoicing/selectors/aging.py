@@ -165,17 +165,33 @@ def _bucket_cases(buckets: Buckets, params: dict, as_of: datetime.date) -> list[
     return cases
 
 
-def _customer_filter(params: dict, customer_ids) -> str:
-    if customer_ids is None:
-        return ""
-    ids = sorted({int(pk) for pk in customer_ids})
-    if not ids:
-        return "AND 1 = 0"
-    names = []
-    for i, pk in enumerate(ids):
-        params[f"c{i}"] = pk
-        names.append(f"%(c{i})s")
-    return f"AND d.customer_id IN ({', '.join(names)})"
+def _like(text: str) -> str:
+    """A LIKE pattern finding `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.upper()}%"
+
+
+def _customer_filter(params: dict, customer_ids, search: str = "") -> str:
+    """SQL narrowing the items to some customers: by id, and/or those whose code is
+    `search` or whose name contains it (case-insensitive)."""
+    sql = ""
+    if customer_ids is not None:
+        ids = sorted({int(pk) for pk in customer_ids})
+        if not ids:
+            return "AND 1 = 0"
+        names = []
+        for i, pk in enumerate(ids):
+            params[f"c{i}"] = pk
+            names.append(f"%(c{i})s")
+        sql += f" AND d.customer_id IN ({', '.join(names)})"
+    search = (search or "").strip()
+    if search:
+        params["q"], params["q_like"] = search.upper(), _like(search)
+        sql += (
+            f" AND d.customer_id IN (SELECT id FROM {Customer._meta.db_table}"  # noqa: S608
+            " WHERE UPPER(code) = %(q)s OR UPPER(name) LIKE %(q_like)s ESCAPE '\\')"
+        )
+    return sql
 
 
 def aging_summary(
@@ -183,6 +199,7 @@ def aging_summary(
     *,
     buckets: Buckets = Buckets(),
     customer_ids=None,
+    customer_search: str = "",
     credits_only: bool = False,
     over_days: int | None = None,
     offset: int = 0,
@@ -191,6 +208,7 @@ def aging_summary(
     """A page of customers (by code) with their open items as of `as_of` by bucket, the
     totals over every matching customer, and how many match — in one statement.
 
+    `customer_search` keeps the customer whose code it is and those whose name holds it;
     `credits_only` keeps customers who are owed money overall (a negative total);
     `over_days` keeps customers with something owed more than N days overdue."""
     params: dict = {"as_of": as_of}
@@ -222,7 +240,8 @@ def aging_summary(
         FROM per_customer AS p JOIN {customer} AS cu ON cu.id = p.customer_id
         ORDER BY cu.code, cu.id{paging}
         """  # noqa: S608 - table names are ours; values are parameters
-    sql = "".join((_open_items_sql(_customer_filter(params, customer_ids)), tail))
+    narrowed = _customer_filter(params, customer_ids, customer_search)
+    sql = "".join((_open_items_sql(narrowed), tail))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
@@ -230,7 +249,17 @@ def aging_summary(
     labels = buckets.labels
     if not fetched:
         if offset:  # past the last page: still report the totals
-            return _totals_only(as_of, buckets, customer_ids, credits_only, over_days, labels)
+            whole = aging_summary(
+                as_of,
+                buckets=buckets,
+                customer_ids=customer_ids,
+                customer_search=customer_search,
+                credits_only=credits_only,
+                over_days=over_days,
+                limit=1,
+            )
+            whole.rows = []
+            return whole
         return AgingPage(rows=[], totals=[ZERO] * n, total=ZERO, customers=0, labels=labels)
     rows = []
     for r in fetched:
@@ -254,15 +283,9 @@ def aging_summary(
     )
 
 
-def _totals_only(as_of, buckets, customer_ids, credits_only, over_days, labels) -> AgingPage:
-    whole = aging_summary(
-        as_of,
-        buckets=buckets,
-        customer_ids=customer_ids,
-        credits_only=credits_only,
-        over_days=over_days,
-        limit=1,
-    )
+def aging_totals(as_of: datetime.date, *, buckets: Buckets = Buckets()) -> AgingPage:
+    """Every customer's open items as of `as_of`, totalled by bucket (no rows)."""
+    whole = aging_summary(as_of, buckets=buckets, limit=1)
     whole.rows = []
     return whole
 
