@@ -9,6 +9,7 @@ from invoicing.views import (
     payments,
     printing,
     refunds,
+    reports,
     sending,
 )
 
@@ -82,6 +83,8 @@ deposit_urlpatterns = (
     ],
     "deposits",
 )
+
+report_urlpatterns = ([path("aging/", reports.aging_view, name="aging")], "reports")
 
 # The customer pages that show A/R; config/urls.py serves them with customers.urls under
 # the "customers" namespace.
