@@ -7,6 +7,7 @@ from invoicing.views import (
     deposits,
     documents,
     payments,
+    posting,
     printing,
     refunds,
     reports,
@@ -17,6 +18,7 @@ app_name = "invoicing"
 urlpatterns = [
     path("", documents.DocumentListView.as_view(), name="list"),
     path("to-be-sent/", sending.to_be_sent_view, name="to_be_sent"),
+    path("to-post/", posting.post_queue_view, name="post_queue"),
     path("to-be-sent/email/", sending.to_be_sent_email_view, name="to_be_sent_email"),
     path("to-be-sent/progress/", sending.to_be_sent_progress_view, name="to_be_sent_progress"),
     path("to-be-sent/print/", sending.to_be_sent_print_view, name="to_be_sent_print"),

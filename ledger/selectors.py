@@ -4,18 +4,52 @@ import datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 
 from ledger.aggregates import money_sum
 from ledger.exceptions import SystemAccountMissing
-from ledger.models import Account, IdempotencyKey, JournalEntry, JournalLine, SystemRole
+from ledger.models import (
+    Account,
+    IdempotencyKey,
+    JournalEntry,
+    JournalLine,
+    LedgerSettings,
+    SystemRole,
+)
 
 
-def system_accounts(*roles: str) -> dict[str, Account]:
+def books_closed_through() -> Subquery:
+    """The books-closed date as a column, so a service's locking SELECT reads it in the
+    same statement (`annotate(books_closed=books_closed_through())`); NULL while open."""
+    return Subquery(LedgerSettings.objects.filter(pk=1).values("books_closed_through")[:1])
+
+
+# A text fingerprint of every system-role account, computed by the database (PostgreSQL):
+# `ledger.services.posting_state` reads it in the posting's settings statement, so the
+# per-process cache below is checked against the database in every posting transaction,
+# at no extra query, whichever gunicorn process changed the chart (or a test flushed it).
+SYSTEM_ACCOUNTS_FINGERPRINT = (
+    "SELECT string_agg(id::text || ':' || system_role || ':' || is_active::text || ':' "  # noqa: S608 - our table
+    "|| code || ':' || name, ',' ORDER BY id) "
+    f"FROM {Account._meta.db_table} WHERE system_role IS NOT NULL"
+)
+_cached: dict = {"fingerprint": None, "accounts": {}}
+
+
+def system_accounts(*roles: str, fingerprint: str | None = None) -> dict[str, Account]:
     """{role: account} for the system roles asked for (ledger.models.SystemRole), in one
-    query. Read every time (no process cache): accountants may change the chart, and tests
-    flush it. Raises SystemAccountMissing naming any role no account holds."""
-    found = {a.system_role: a for a in Account.objects.filter(system_role__in=set(roles))}
+    query. Accountants may change the chart and tests flush it, so the accounts are read
+    every time — unless the caller passes the `fingerprint` it read in its transaction
+    (`ledger.services.posting_state`): the accounts this process last read with the same
+    fingerprint are the database's, and are used without a query. Raises
+    SystemAccountMissing naming any role no account holds."""
+    if fingerprint is not None and fingerprint == _cached["fingerprint"]:
+        every = _cached["accounts"]
+    else:
+        every = {a.system_role: a for a in Account.objects.filter(system_role__isnull=False)}
+        if fingerprint is not None:
+            _cached.update(fingerprint=fingerprint, accounts=every)
+    found = {role: every[role] for role in set(roles) if role in every}
     missing = [role for role in dict.fromkeys(roles) if role not in found]
     if missing:
         labels = ", ".join(f"{SystemRole(r).label} ({r})" for r in missing)
@@ -103,13 +137,27 @@ def unbalanced_entries() -> list[tuple[int, Decimal, Decimal]]:
 
 
 def entries_for_source(source) -> list[JournalEntry]:
-    return list(
-        JournalEntry.objects.filter(
-            source_type=ContentType.objects.get_for_model(source), source_id=source.pk
+    """The entries a document or deposit wrote, oldest first, each with its lines (and
+    their accounts) in `entry.lines.all()` — one query: the lines with their entry."""
+    lines = (
+        JournalLine.objects.filter(
+            entry__source_type=ContentType.objects.get_for_model(source),
+            entry__source_id=source.pk,
         )
-        .prefetch_related("lines__account")
-        .order_by("id")
+        .select_related("entry", "account")
+        .order_by("entry_id", "id")
     )
+    entries: dict[int, JournalEntry] = {}
+    grouped: dict[int, list[JournalLine]] = {}
+    for line in lines:
+        entries.setdefault(line.entry_id, line.entry)
+        grouped.setdefault(line.entry_id, []).append(line)
+    for entry_id, entry in entries.items():
+        cached = entry.lines.all()  # filled by hand, as prefetch_related would
+        cached._result_cache = grouped[entry_id]
+        cached._prefetch_done = True
+        entry._prefetched_objects_cache = {"lines": cached}
+    return list(entries.values())
 
 
 def key_result(key: str):

@@ -74,21 +74,45 @@ def _closed_message(closed: datetime.date, date: datetime.date) -> str:
     )
 
 
-def ensure_period_open(date: datetime.date) -> None:
-    """Refuse a date on or before the books-closed date. Inside a transaction on
-    PostgreSQL the date is read under a share lock on the settings row, held until the
-    caller commits: a close (books_close locks the row for update) waits for the postings
-    in flight, and a posting that waited for a close sees the new date, so nothing
-    committed after a close is dated in the closed period. (SQLite's IMMEDIATE
-    transactions already serialize writers.)"""
-    closed = LedgerSettings.load().books_closed_through
+@dataclass(frozen=True)
+class PostingState:
+    """What a posting reads once from the ledger's settings: the books-closed date, and a
+    fingerprint of the system-role accounts (ids, roles, codes, names, active) that
+    validates the per-process account cache (`ledger.selectors.system_accounts`)."""
+
+    closed: datetime.date | None
+    accounts: str | None = None
+
+
+def posting_state() -> PostingState:
+    """Read the books-closed date for a posting. Inside a transaction on PostgreSQL it is
+    read under a share lock on the settings row, held until the caller commits: a close
+    (books_close locks the row for update) waits for the postings in flight, and a
+    posting that waited for a close sees the new date, so nothing committed after a close
+    is dated in the closed period. (SQLite's IMMEDIATE transactions already serialize
+    writers.) The same statement reads the system accounts' fingerprint."""
+    from ledger.selectors import SYSTEM_ACCOUNTS_FINGERPRINT
+
     if connection.vendor == "postgresql" and connection.in_atomic_block:
+        sql = (
+            f"SELECT books_closed_through, ({SYSTEM_ACCOUNTS_FINGERPRINT}) "  # noqa: S608 - our tables
+            f"FROM {LedgerSettings._meta.db_table} WHERE id = 1 FOR SHARE"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT books_closed_through FROM {LedgerSettings._meta.db_table} "  # noqa: S608 - our table
-                "WHERE id = 1 FOR SHARE"
-            )
-            closed = cursor.fetchone()[0]
+            cursor.execute(sql)
+            row = cursor.fetchone()
+            if row is None:  # no settings row yet (a flushed database): make it, read again
+                LedgerSettings.load()
+                cursor.execute(sql)
+                row = cursor.fetchone()
+        return PostingState(closed=row[0], accounts=row[1])
+    return PostingState(closed=LedgerSettings.load().books_closed_through)
+
+
+def ensure_period_open(date: datetime.date, state: PostingState | None = None) -> None:
+    """Refuse a date on or before the books-closed date (read by `posting_state` unless
+    the caller passes the state it read)."""
+    closed = (state or posting_state()).closed
     if closed and date <= closed:
         raise PeriodClosed(_closed_message(closed, date), code="period_closed")
 
@@ -112,12 +136,20 @@ def _date_range(closed: datetime.date | None) -> tuple[datetime.date, datetime.d
     return earliest, latest
 
 
-def business_date_error(date: datetime.date, *, what: str = "The date") -> ValidationError | None:
+_READ = object()  # `closed` not given: read the settings row
+
+
+def business_date_error(
+    date: datetime.date, *, what: str = "The date", closed=_READ
+) -> ValidationError | None:
     """Why `date` is outside the business-date range (ledger/ACCOUNTING.md "Business dates"), as a
-    ValidationError without a field (PeriodClosed for the closed side), or None if it's in."""
+    ValidationError without a field (PeriodClosed for the closed side), or None if it's in.
+    `closed` is the books-closed date when the caller already read it (in a locking
+    statement, `ledger.selectors.books_closed_through()`), saving the read."""
     if isinstance(date, datetime.datetime):
         date = date.date()
-    closed = LedgerSettings.load().books_closed_through
+    if closed is _READ:
+        closed = LedgerSettings.load().books_closed_through
     if closed and date <= closed:
         return PeriodClosed(_closed_message(closed, date), code="period_closed")
     earliest, latest = _date_range(closed)
@@ -135,14 +167,15 @@ def business_date_error(date: datetime.date, *, what: str = "The date") -> Valid
 
 
 def check_business_date(
-    date: datetime.date | None, *, field: str = "date", what: str = "The date"
+    date: datetime.date | None, *, field: str = "date", what: str = "The date", closed=_READ
 ) -> datetime.date | None:
     """Refuse a date outside the business-date range with ValidationError({field: message})
     (a PeriodClosed on or before the books-closed date). None (the service's "today"
-    default) passes through. Every service that dates something calls it."""
+    default) passes through. Every service that dates something calls it; `closed` as in
+    `business_date_error`."""
     if date is None:
         return None
-    error = business_date_error(date, what=what)
+    error = business_date_error(date, what=what, closed=closed)
     if error is not None:
         raise type(error)({field: error})
     return date
@@ -155,12 +188,15 @@ def _fit(model, field: str, text: str) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amount=None, **detail):
-    """Write one audit event. `action` must be an AuditAction member: the trail's actions
-    are an enumeration, not free text."""
+def audit_event(
+    *, by, action: AuditAction, target=None, target_ref: str = "", amount=None, **detail
+) -> AuditEvent:
+    """One audit event, not yet saved (`audit_write` saves several in one INSERT).
+    `action` must be an AuditAction member: the trail's actions are an enumeration, not
+    free text."""
     if not isinstance(action, AuditAction):
         raise TypeError(f"audit_log needs an AuditAction, not {action!r}.")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=by if (by is not None and by.is_authenticated) else None,
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
@@ -171,7 +207,20 @@ def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amo
     )
 
 
-@transaction.atomic
+def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amount=None, **detail):
+    """Write one audit event (see `audit_event`)."""
+    event = audit_event(
+        by=by, action=action, target=target, target_ref=target_ref, amount=amount, **detail
+    )
+    event.save()
+    return event
+
+
+def audit_write(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Save audit events in one INSERT."""
+    return AuditEvent.objects.bulk_create(events) if events else []
+
+
 def journal_entry_post(
     *,
     date: datetime.date,
@@ -181,9 +230,24 @@ def journal_entry_post(
     source=None,
     source_ref: str = "",
     reversal_of: JournalEntry | None = None,
+    state: PostingState | None = None,
+    audit_into: list | None = None,
 ) -> JournalEntry:
-    ensure_period_open(date)
-    check_business_date(date, what="The entry's date")
+    """Write one balanced entry dated `date` in an open period. Inside the caller's
+    transaction it adds no savepoint (every check comes before the first write); alone it
+    opens its own. `state` is the caller's `posting_state()` (read once per transaction);
+    with `audit_into` the entry's audit event is appended there for the caller to write
+    with its own (`audit_write`), not saved here."""
+    kwargs = locals()
+    if connection.in_atomic_block:
+        return _journal_entry_post(**kwargs)
+    with transaction.atomic():
+        return _journal_entry_post(**kwargs)
+
+
+def _check_legs(legs: list[Leg]) -> Decimal:
+    """The entry's total; UnbalancedEntry unless each leg is one positive side and the
+    debits equal the credits."""
     debits = sum((leg.debit for leg in legs), ZERO)
     credits = sum((leg.credit for leg in legs), ZERO)
     for leg in legs:
@@ -193,31 +257,91 @@ def journal_entry_post(
         raise UnbalancedEntry(
             f"Debits {format_money(debits)} don't equal credits {format_money(credits)}."
         )
-    entry = JournalEntry.objects.create(
-        date=date,
-        memo=_fit(JournalEntry, "memo", memo),
-        source_type=ContentType.objects.get_for_model(source) if source is not None else None,
-        source_id=getattr(source, "pk", None),
-        source_ref=source_ref,
-        reversal_of=reversal_of,
-        posted_by=by,
-        posted_at=timezone.now(),
+    return debits
+
+
+def _journal_entry_post(
+    *, date, memo, legs, by, source, source_ref, reversal_of, state, audit_into
+) -> JournalEntry:
+    state = state or posting_state()
+    ensure_period_open(date, state)
+    check_business_date(date, what="The entry's date", closed=state.closed)
+    debits = _check_legs(legs)
+    fields = _entry_fields(date, memo, by, source, source_ref)
+    entry = JournalEntry.objects.create(reversal_of=reversal_of, **fields)
+    JournalLine.objects.bulk_create(_entry_lines(entry, legs))
+    event = audit_event(
+        by=by, action=AuditAction.JOURNAL_ENTRY_POSTED, target=entry, amount=debits, memo=memo
     )
-    JournalLine.objects.bulk_create(
+    if audit_into is None:
+        event.save()
+    else:
+        audit_into.append(event)
+    return entry
+
+
+def _entry_fields(date, memo, by, source, source_ref) -> dict:
+    return {
+        "date": date,
+        "memo": _fit(JournalEntry, "memo", memo),
+        "source_type": ContentType.objects.get_for_model(source) if source is not None else None,
+        "source_id": getattr(source, "pk", None),
+        "source_ref": source_ref,
+        "posted_by": by,
+        "posted_at": timezone.now(),
+    }
+
+
+def _entry_lines(entry: JournalEntry, legs: list[Leg]) -> list[JournalLine]:
+    return [
         JournalLine(
             entry=entry,
-            account=leg.account,
+            account_id=leg.account.pk,
             customer_id=leg.customer_id,
             debit=leg.debit,
             credit=leg.credit,
             memo=_fit(JournalLine, "memo", leg.memo),
         )
         for leg in legs
+    ]
+
+
+def journal_entries_post_many(
+    *, entries: list[dict], by, state: PostingState, audit_into: list
+) -> list[JournalEntry]:
+    """Write many balanced entries in two INSERTs (entries, lines), their audit events
+    appended to `audit_into` for the caller's one INSERT, in the caller's transaction,
+    dates checked against `state` (read once). Each item of `entries` has date, memo,
+    legs, source and source_ref; returns the entries in order."""
+    totals = []
+    for spec in entries:
+        ensure_period_open(spec["date"], state)
+        check_business_date(spec["date"], what="The entry's date", closed=state.closed)
+        totals.append(_check_legs(spec["legs"]))
+    made = JournalEntry.objects.bulk_create(
+        JournalEntry(
+            **_entry_fields(
+                spec["date"], spec["memo"], by, spec.get("source"), spec.get("source_ref", "")
+            )
+        )
+        for spec in entries
     )
-    audit_log(
-        by=by, action=AuditAction.JOURNAL_ENTRY_POSTED, target=entry, amount=debits, memo=memo
+    JournalLine.objects.bulk_create(
+        line
+        for entry, spec in zip(made, entries, strict=True)
+        for line in _entry_lines(entry, spec["legs"])
     )
-    return entry
+    audit_into.extend(
+        audit_event(
+            by=by,
+            action=AuditAction.JOURNAL_ENTRY_POSTED,
+            target=entry,
+            amount=total,
+            memo=spec["memo"],
+        )
+        for entry, spec, total in zip(made, entries, totals, strict=True)
+    )
+    return made
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ application goes through `_apply_locked`, on rows the caller locked; how amounts
 spread is invoicing.allocator's."""
 
 import datetime
+import uuid
 from dataclasses import replace
 
 from django.utils import timezone
@@ -16,12 +17,14 @@ from invoicing.policies import Act, enforce
 from invoicing.services.base import (
     _lock_in_order,
     _new_batch,
+    _set_balances,
     audit,
     check_removal,
     clean_allocations,
     mark_removed,
     service,
 )
+from ledger.idempotency import Claim
 from ledger.money import ZERO
 from ledger.services import AuditAction, check_business_date
 
@@ -32,11 +35,19 @@ def _batch_applications(application: Application | None) -> list[Application]:
     return list(Application.objects.filter(batch_id=application.batch_id).order_by("pk"))
 
 
+def _claim_batch(by, key: str, kwargs) -> Claim:
+    """Apply Credit's claim: the form key, the batch row and the ids of its applications
+    in one statement (PostgreSQL), so the key names its first application at once."""
+    count = sum(1 for a in kwargs.get("allocations") or () if a.amount)
+    batch = ApplicationBatch(key=key or uuid.uuid4().hex, created_by=by)
+    return Claim(result=Application, reserve=count, row=batch)
+
+
 @service(
     "credit_apply",
     needs=Action.APPLY_CREDIT,
-    dated="The application date",
     clean={"allocations": clean_allocations},
+    claim=_claim_batch,
     store=lambda applications: applications[0] if applications else None,
     load=_batch_applications,
 )
@@ -47,12 +58,17 @@ def credit_apply(
     by,
     date: datetime.date | None = None,
     key: str = "",
+    claim: Claim | None = None,
 ) -> list[Application]:
     """Apply one open item to others of the opposite sign, all rows in one transaction.
 
     `source` may be the credit (allocations go to invoices) or the invoice (allocations come
     from credits). Each allocation may not exceed what the other document can use, and
     together they may not exceed what the source can. `key` makes a re-sent form apply once.
+
+    A constant number of statements however many rows (PostgreSQL): the key claim with
+    the batch, one locking SELECT (ids ascending, with the books-closed date), one INSERT
+    of the applications, one UPDATE of the balances, one audit row.
     """
     date = date or timezone.localdate()
     allocations = [a for a in allocations if a.amount]
@@ -60,13 +76,15 @@ def credit_apply(
         raise InvoicingError(
             "Enter an amount to apply on at least one row.", code="nothing_to_apply"
         )
-    docs = _lock_in_order([source.pk, *(a.document.pk for a in allocations)])
+    docs = _lock_in_order([source.pk, *(a.document.pk for a in allocations)], with_closed=True)
     source = docs[source.pk]
     enforce(by, Act.APPLY, source)
-    check_business_date(date)
+    check_business_date(date, what="The application date", closed=source.books_closed)
     allocations = [replace(a, document=docs[a.document.pk]) for a in allocations]
+    if claim is None:
+        claim = Claim(row=_new_batch(by, key))
     return _apply_locked(
-        source=source, allocations=allocations, by=by, date=date, batch=_new_batch(by, key)
+        source=source, allocations=allocations, by=by, date=date, batch=claim.row, ids=claim.ids
     )
 
 
@@ -78,9 +96,12 @@ def _apply_locked(
     date: datetime.date,
     origin: str = ApplicationOrigin.MANUAL,
     batch: ApplicationBatch | None = None,
+    ids=(),
 ) -> list[Application]:
     """Check and write applications between documents the caller has locked (a new
-    batch unless one is given)."""
+    batch unless one is given), in a fixed number of statements: one INSERT of the
+    applications (numbered `ids` when the caller reserved one per allocation), one
+    UPDATE of the balances, one audit row."""
     errors = allocator.check(
         allocations=allocations,
         available=allocator.usable(source),
@@ -99,12 +120,14 @@ def _apply_locked(
     if errors:
         raise OverApplication(errors, code="over_application")
     batch = batch or _new_batch(by)
+    numbered = iter(ids) if len(ids) == len(allocations) else None
     applications = []
     for allocation in allocations:
         other = allocation.document
         target, used = (source, other) if source.balance_due > 0 else (other, source)
         applications.append(
             Application(
+                pk=next(numbered) if numbered else None,
                 customer_id=source.customer_id,
                 target=target,
                 source=used,
@@ -119,8 +142,7 @@ def _apply_locked(
         application.target.balance_due -= application.amount
         application.source.balance_due += application.amount
     Application.objects.bulk_create(applications)
-    touched = {source.pk: source, **{a.document.pk: a.document for a in allocations}}
-    Document.objects.bulk_update(list(touched.values()), ["balance_due"])
+    _set_balances([source, *(a.document for a in allocations)])
     audit(
         by,
         AuditAction.CREDIT_APPLIED,
@@ -148,7 +170,7 @@ def _credit_unapply(application, by, date, *, system: bool = False) -> Applicati
     target, source = docs[application.target_id], docs[application.source_id]
     target.balance_due += application.amount
     source.balance_due -= application.amount
-    Document.objects.bulk_update([target, source], ["balance_due"])
+    _set_balances([target, source])
     mark_removed(application, by, date)
     audit(
         by,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.roles import require
@@ -36,10 +36,11 @@ from invoicing.pricing import LineAmounts, document_totals, line_amounts
 from ledger.idempotency import run_once
 from ledger.models import SystemRole
 from ledger.money import ZERO, clean_amount
-from ledger.selectors import system_accounts
+from ledger.selectors import books_closed_through, system_accounts
 from ledger.services import (
     AuditAction,
     Leg,
+    audit_event,
     audit_log,
     build_legs,
     check_business_date,
@@ -59,13 +60,16 @@ TOO_LARGE = Decimal("1e12")
 # --- the shape of a service -----------------------------------------------------------------
 
 
-def service(scope: str, needs=None, dated: str | None = None, *, clean=None, **run_once_args):
+def service(
+    scope: str, needs=None, dated: str | None = None, *, clean=None, claim=None, **run_once_args
+):
     """Make `work(*, by, …)` a service taking the same keywords plus `key`: one transaction
     that checks `require(by, needs)`, cleans the keywords named in `clean` ({name:
     cleaner}), refuses a `date` outside the business dates (`dated` names it in the
     message), then runs `work` once per form key (ledger.idempotency.run_once, `scope`;
     `store`/`load` pass through). `work` gets `key` too if it takes one, and stays
-    callable as `<service>.work`."""
+    callable as `<service>.work`. `claim(by, key, kwargs)` gives a
+    ledger.idempotency.Claim made with the key's claim, passed to `work` as `claim`."""
 
     def decorate(work):
         takes_key = "key" in inspect.signature(work).parameters
@@ -81,6 +85,15 @@ def service(scope: str, needs=None, dated: str | None = None, *, clean=None, **r
                 check_business_date(kwargs.get("date"), what=dated)
             if takes_key:
                 kwargs["key"] = key
+            if claim is not None:
+                return run_once(
+                    key=key,
+                    scope=scope,
+                    by=by,
+                    work=lambda claimed: work(by=by, claim=claimed, **kwargs),
+                    claim=claim(by, key, kwargs),
+                    **run_once_args,
+                )
             return run_once(
                 key=key, scope=scope, by=by, work=lambda: work(by=by, **kwargs), **run_once_args
             )
@@ -131,10 +144,13 @@ def check_positive(amount) -> None:
 CUSTOMER_ROLES = {SystemRole.RECEIVABLE, SystemRole.DEPOSITS}
 
 
-def transfer_legs(debit: str, credit: str, amount, *, customer_id: int, memo: str) -> list[Leg]:
+def transfer_legs(
+    debit: str, credit: str, amount, *, customer_id: int, memo: str, fingerprint=None
+) -> list[Leg]:
     """Dr the account holding system role `debit`, Cr the one holding `credit`, by
-    `amount` (either sign); a line on A/R or Customer Deposits names the customer."""
-    accounts = system_accounts(debit, credit)
+    `amount` (either sign); a line on A/R or Customer Deposits names the customer.
+    `fingerprint` as in ledger.selectors.system_accounts."""
+    accounts = system_accounts(debit, credit, fingerprint=fingerprint)
     rows = [
         (accounts[role], customer_id if role in CUSTOMER_ROLES else None, signed)
         for role, signed in ((debit, amount), (credit, -amount))
@@ -142,18 +158,37 @@ def transfer_legs(debit: str, credit: str, amount, *, customer_id: int, memo: st
     return build_legs(rows, memo=memo)
 
 
-def post_entry(obj, by, *, memo: str, legs: list[Leg], **fields):
+def post_entry(obj, by, *, memo: str, legs: list[Leg], state=None, audit_into=None, **fields):
     """Write the posting entry of a locked draft document or deposit, dated with it, and
-    stamp it posted (with `fields`); returns the entry."""
+    stamp it posted (with `fields`), saving only the columns posting changes; returns the
+    entry. `state` and `audit_into` go to journal_entry_post."""
     entry = journal_entry_post(
-        date=obj.date, memo=memo, legs=legs, by=by, source=obj, source_ref=obj.number
+        date=obj.date,
+        memo=memo,
+        legs=legs,
+        by=by,
+        source=obj,
+        source_ref=obj.number,
+        state=state,
+        audit_into=audit_into,
     )
+    stamp_posted(obj, by, entry, **fields)
+    obj.save(update_fields=posted_fields(obj, fields))
+    return entry
+
+
+def stamp_posted(obj, by, entry, **fields) -> None:
+    """Mark `obj` posted by `entry` in memory (with `fields`)."""
     fields.update(posting_entry=entry, posted_by=by, posted_at=timezone.now())
     obj.status = DocumentStatus.POSTED
     for name, value in fields.items():
         setattr(obj, name, value)
-    obj.save()
-    return entry
+
+
+def posted_fields(obj, fields) -> list[str]:
+    """The columns posting writes: the stamps, `fields`, and any auto_now column."""
+    auto = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
+    return ["status", "posting_entry", "posted_by", "posted_at", *fields, *auto]
 
 
 def _new_deposit(**fields) -> Deposit:
@@ -167,6 +202,13 @@ def _new_deposit(**fields) -> Deposit:
 def audit(by, action: AuditAction, target, amount=None, **detail):
     """An audit event naming `target` by its number."""
     return audit_log(
+        by=by, action=action, target=target, target_ref=target.number, amount=amount, **detail
+    )
+
+
+def audit_row(by, action: AuditAction, target, amount=None, **detail):
+    """`audit`'s event, not yet saved (for ledger.services.audit_write)."""
+    return audit_event(
         by=by, action=action, target=target, target_ref=target.number, amount=amount, **detail
     )
 
@@ -316,12 +358,33 @@ def _lock(document: Document) -> Document:
     return Document.objects.select_for_update().get(pk=document.pk)
 
 
-def _lock_in_order(ids) -> dict[int, Document]:
+def _lock_in_order(ids, *, with_closed: bool = False) -> dict[int, Document]:
     """Lock documents in ascending id order in one statement, so two users locking
     overlapping sets queue instead of deadlocking; callers read balances only from the
-    rows returned."""
+    rows returned. `with_closed`: each row also carries `books_closed` (the books-closed
+    date, read by the same statement)."""
     docs = Document.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    if with_closed:
+        docs = docs.annotate(books_closed=books_closed_through())
     return {doc.pk: doc for doc in docs}
+
+
+def _set_balances(documents) -> None:
+    """Write the `balance_due` of `documents` (locked, changed in memory) in one statement:
+    on PostgreSQL an UPDATE … FROM unnest(ids, balances); elsewhere bulk_update."""
+    documents = list({d.pk: d for d in documents}.values())
+    if not documents:
+        return
+    if connection.vendor != "postgresql":
+        Document.objects.bulk_update(documents, ["balance_due"])
+        return
+    table = Document._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET balance_due = v.balance "  # noqa: S608 - our table
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) WHERE d.id = v.id",
+            [[d.pk for d in documents], [d.balance_due for d in documents]],
+        )
 
 
 def _lock_deposits(ids) -> dict[int, Deposit]:

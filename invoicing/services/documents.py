@@ -3,10 +3,10 @@ the payments' earmark step), void (the exact reverse), cancel a draft. Also what
 service accepts as lines, and the entry posting writes (shown before posting)."""
 
 import datetime
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from invoicing.models import (
     DocumentLine,
     DocumentStatus,
     PaymentMethod,
+    PlannedApplication,
 )
 from invoicing.policies import Act, enforce
 from invoicing.services.applications import _credit_unapply
@@ -38,24 +39,34 @@ from invoicing.services.base import (
     _next_number,
     _set_totals,
     audit,
+    audit_row,
     date_not_before,
     kind_action,
     locked_message,
     mark_void,
     post_entry,
+    posted_fields,
     service,
+    stamp_posted,
     transfer_legs,
 )
 from invoicing.services.deposits import _deposit_unapply
-from invoicing.services.payments import _after_post, _posting_lock_set
+from invoicing.services.payments import _after_post
+from ledger.exceptions import LedgerError
+from ledger.idempotency import Claim
 from ledger.models import SystemRole
 from ledger.money import ZERO, clean_amount, clean_quantity
 from ledger.selectors import system_accounts
 from ledger.services import (
     Leg,
+    _check_legs,
+    audit_write,
     build_legs,
     check_business_date,
+    ensure_period_open,
+    journal_entries_post_many,
     journal_entry_reverse,
+    posting_state,
 )
 
 
@@ -214,10 +225,12 @@ def _check_customer_change(document: Document) -> None:
         )
 
 
-def posting_legs(document: Document) -> list[Leg]:
+def posting_legs(document: Document, *, lines=None, fingerprint=None) -> list[Leg]:
     """The entry posting `document` writes: A/R for the grand total against each line's
     account and Sales Tax Payable. Works for either sign, so a credit memo (negative
-    lines) debits its accounts and credits A/R."""
+    lines) debits its accounts and credits A/R. `lines` are its lines if the caller read
+    them (with items and their accounts); `fingerprint` as in
+    ledger.selectors.system_accounts."""
     memo = f"{document.title} {document.number}"
     if document.is_money:
         # A payment: Dr Bank (or Card Clearing), Cr A/R. A refund: Dr A/R, Cr the same.
@@ -228,12 +241,17 @@ def posting_legs(document: Document) -> list[Leg]:
             document.grand_total,
             customer_id=document.customer_id,
             memo=memo,
+            fingerprint=fingerprint,
         )
     accounts = system_accounts(
-        SystemRole.RECEIVABLE, SystemRole.SALES_TAX, SystemRole.SALES_RETURNS
+        SystemRole.RECEIVABLE,
+        SystemRole.SALES_TAX,
+        SystemRole.SALES_RETURNS,
+        fingerprint=fingerprint,
     )
     rows = [(accounts[SystemRole.RECEIVABLE], document.customer_id, document.grand_total)]
-    lines = document.lines.select_related("item__income_account", "item__credit_account")
+    if lines is None:
+        lines = _lines_for_posting([document]).get(document.pk, [])
     for line in lines:
         if document.kind == DocumentKind.CREDIT_MEMO:
             account = line.item.credit_account or accounts[SystemRole.SALES_RETURNS]
@@ -245,38 +263,292 @@ def posting_legs(document: Document) -> list[Leg]:
     return build_legs(rows, memo=memo)
 
 
-@service("document_post", needs=Action.POST)
-def document_post(*, document: Document, by) -> Document:
+# --- posting: one rule for a single post and for "Post selected" -----------------------------
+
+
+def _lock_for_posting(ids) -> dict[int, Document]:
+    """Lock the documents `ids` and every document posting them may touch (a payment's
+    planned invoices and the invoice it was taken on; an invoice's earmarked payments), in
+    ONE statement, ids ascending, each with its customer (only the documents are locked)."""
+    ids = sorted(set(ids))
+    related = (
+        Q(pk__in=ids)
+        | Q(earmarked_for_id__in=ids, kind=DocumentKind.PAYMENT)
+        | Q(pk__in=PlannedApplication.objects.filter(payment_id__in=ids).values("invoice_id"))
+        | Q(pk__in=Document.objects.filter(pk__in=ids).values("earmarked_for_id"))
+    )
+    rows = (
+        Document.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(related)
+        .order_by("pk")
+    )
+    return {doc.pk: doc for doc in rows}
+
+
+def _lines_for_posting(documents) -> dict[int, list[DocumentLine]]:
+    """The lines of `documents` (not payments or refunds), with their items' accounts, in
+    one query; {document id: lines in order}."""
+    ids = [d.pk for d in documents if not d.is_money]
+    found: dict[int, list[DocumentLine]] = {pk: [] for pk in ids}
+    if ids:
+        lines = (
+            DocumentLine.objects.filter(document_id__in=ids)
+            .select_related("item__income_account", "item__credit_account")
+            .order_by("document_id", "position", "id")
+        )
+        for line in lines:
+            found[line.document_id].append(line)
+    return found
+
+
+def _postable(document: Document, by, lines, state, expected_version=None) -> list[Leg]:
+    """Whether a locked draft may be posted now, for a single post and for each draft of a
+    batch alike: the policy (a draft, by a Poster), unchanged since the caller saw it
+    (`expected_version`), lines, its date in the business dates and an open period, and
+    a balanced entry. Returns the entry's legs; raises the reason otherwise."""
+    enforce(by, Act.POST, document)
+    if expected_version is not None and document.version != expected_version:
+        raise InvoicingError(
+            f"{document.number} was changed by someone else since you opened this page; "
+            "check it and select it again.",
+            code="stale",
+        )
+    if not document.is_money and not lines:
+        raise InvoicingError("A document needs at least one line to be posted.", code="no_lines")
+    check_business_date(document.date, closed=state.closed)
+    ensure_period_open(document.date, state)
+    legs = posting_legs(document, lines=lines, fingerprint=state.accounts)
+    _check_legs(legs)
+    return legs
+
+
+def _posting_memo(document: Document) -> str:
+    return f"{document.title} {document.number} — {document.customer.name}"
+
+
+def _posted_action(document: Document):
+    return kind_action(document, "released" if document.kind == DocumentKind.REFUND else "posted")
+
+
+def _post_claim(by, key: str, kwargs) -> Claim:
+    """The key names the document posted from the start (no UPDATE afterwards)."""
+    return Claim(result=Document, result_pk=kwargs["document"].pk)
+
+
+@service("document_post", needs=Action.POST, claim=_post_claim)
+def document_post(*, document: Document, by, claim: Claim | None = None) -> Document:
     """Post a draft invoice, credit memo or payment: one balanced entry dated with the
     document's date; the document is locked from then on. Refunds are released instead.
     The returned document carries `post_notes`: what posting set in motion could not do
-    in full (a planned invoice paid meanwhile)."""
-    docs = _lock_in_order(_posting_lock_set(document))
+    in full (a planned invoice paid meanwhile).
+
+    At most 8 statements for a draft that sets nothing in motion (PostgreSQL), whatever
+    its lines: the key, one locking SELECT (with the customer), its lines, the settings
+    (closed date and the accounts' fingerprint), the entry, its lines, the document's
+    posted columns, both audit rows."""
+    docs = _lock_for_posting([document.pk])
     document = docs[document.pk]
-    enforce(by, Act.POST, document)
-    if not document.is_money and not document.lines.exists():
-        raise InvoicingError("A document needs at least one line to be posted.", code="no_lines")
-    document = _post(document, by)
+    state = posting_state()
+    lines = _lines_for_posting([document]).get(document.pk, [])
+    legs = _postable(document, by, lines, state)
+    document = _post(document, by, legs=legs, state=state)
     notes = _after_post(document, docs, by)
-    document.refresh_from_db()
+    if len(docs) > 1:  # posting applied something: read the balances it wrote
+        document.refresh_from_db()
     document.post_notes = notes
     return document
 
 
-def _post(document: Document, by) -> Document:
-    """Write the posting entry of a locked draft and mark it posted."""
-    check_business_date(document.date)
+def _post(document: Document, by, *, legs=None, state=None) -> Document:
+    """Write the posting entry of a locked draft and mark it posted (its audit row and
+    the entry's in one INSERT)."""
+    if state is None:
+        state = posting_state()
+        check_business_date(document.date, closed=state.closed)
+    events: list = []
     entry = post_entry(
         document,
         by,
-        memo=f"{document.title} {document.number} — {document.customer.name}",
-        legs=posting_legs(document),
+        memo=_posting_memo(document),
+        legs=legs if legs is not None else posting_legs(document, fingerprint=state.accounts),
+        state=state,
+        audit_into=events,
         balance_due=document.grand_total,
         updated_by=by,
     )
-    verb = "released" if document.kind == DocumentKind.REFUND else "posted"
-    audit(by, kind_action(document, verb), document, document.grand_total, journal_entry=entry.pk)
+    events.append(
+        audit_row(
+            by, _posted_action(document), document, document.grand_total, journal_entry=entry.pk
+        )
+    )
+    audit_write(events)
     return document
+
+
+MAX_BATCH = 1000
+
+
+class BatchRefused(InvoicingError):
+    """Nothing of a "Post selected" was posted; `failures` lists (document number, reason)
+    for each draft that couldn't be."""
+
+    def __init__(self, message: str, failures: list[tuple[str, str]], code="batch_refused"):
+        super().__init__(message, code=code)
+        self.failures = failures
+
+
+@dataclass
+class PostBatch:
+    """What a "Post selected" posted (`replayed`: a re-sent form; the first one's)."""
+
+    posted: list[Document]
+    notes: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+def _batch_posted_with(first: Document | None) -> PostBatch:
+    """A re-sent "Post selected": the documents the first request posted (one stamp)."""
+    if first is None:
+        return PostBatch(posted=[], replayed=True)
+    posted = Document.objects.filter(
+        posted_by_id=first.posted_by_id, posted_at=first.posted_at
+    ).order_by("pk")
+    return PostBatch(posted=list(posted), replayed=True)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@service(
+    "documents_post_batch",
+    needs=Action.POST,
+    store=lambda batch: batch.posted[0] if batch.posted else None,
+    load=_batch_posted_with,
+)
+def documents_post_batch(
+    *, documents: list, by, versions: dict[int, int] | None = None
+) -> PostBatch:
+    """Post up to 1,000 drafts ("Post selected") in one transaction, all or nothing: each
+    draft checked by the same rule as document_post (`_postable`: policy, lines, dates,
+    a balanced entry) and, with `versions` ({id: version the page showed}), unchanged
+    since it was listed. If any draft can't be posted, nothing is and BatchRefused lists
+    each one with its reason. Entries, lines, documents and audit rows are written in a
+    few statements whatever the number of drafts; what posting sets in motion (a
+    payment's planned allocations, earmarks) runs as in document_post."""
+    ids = [getattr(d, "pk", d) for d in documents or ()]
+    if not ids:
+        raise InvoicingError("Select at least one draft to post.", code="nothing_selected")
+    if len(set(ids)) > MAX_BATCH:
+        raise InvoicingError(
+            f"Select at most {MAX_BATCH:,} drafts at a time (you selected {len(set(ids)):,}).",
+            code="too_many",
+        )
+    versions = versions or {}
+    docs = _lock_for_posting(ids)
+    state = posting_state()
+    chosen = [docs[pk] for pk in sorted(set(ids)) if pk in docs]
+    lines = _lines_for_posting(chosen)
+    failures: list[tuple[str, str]] = []
+    legs: dict[int, list[Leg]] = {}
+    for pk in sorted(set(ids)):
+        document = docs.get(pk)
+        if document is None:
+            failures.append((f"#{pk}", "It no longer exists."))
+            continue
+        try:
+            legs[pk] = _postable(document, by, lines.get(pk, []), state, versions.get(pk))
+        except (ValidationError, LedgerError, PermissionDenied) as exc:
+            failures.append((document.number, _reason(exc)))
+    if failures:
+        raise BatchRefused(
+            f"Nothing was posted: {len(failures):,} of the {len(set(ids)):,} selected "
+            f"{'draft' if len(set(ids)) == 1 else 'drafts'} can't be posted.",
+            failures,
+        )
+    events: list = []
+    entries = journal_entries_post_many(
+        entries=[
+            {
+                "date": d.date,
+                "memo": _posting_memo(d),
+                "legs": legs[d.pk],
+                "source": d,
+                "source_ref": d.number,
+            }
+            for d in chosen
+        ],
+        by=by,
+        state=state,
+        audit_into=events,
+    )
+    now = timezone.now()
+    for document, entry in zip(chosen, entries, strict=True):
+        stamp_posted(document, by, entry, balance_due=document.grand_total, updated_by=by)
+        document.posted_at = now  # one stamp for the batch (a re-sent form finds it)
+        events.append(
+            audit_row(
+                by, _posted_action(document), document, document.grand_total, journal_entry=entry.pk
+            )
+        )
+    _save_posted(chosen, by, now)
+    audit_write(events)
+    notes: list[str] = []
+    planned = (
+        set(
+            PlannedApplication.objects.filter(payment_id__in=[d.pk for d in chosen]).values_list(
+                "payment_id", flat=True
+            )
+        )
+        if any(d.kind == DocumentKind.PAYMENT for d in chosen)
+        else set()
+    )
+    for document in chosen:
+        if _sets_in_motion(document, docs, planned):
+            notes += _after_post(document, docs, by)
+    return PostBatch(posted=chosen, notes=notes)
+
+
+def _sets_in_motion(document: Document, docs: dict[int, Document], planned: set[int]) -> bool:
+    """Whether posting `document` applies something (planned allocations, earmarks)."""
+    if document.kind == DocumentKind.PAYMENT:
+        return document.pk in planned or bool(document.earmarked_for_id)
+    if document.kind == DocumentKind.INVOICE:
+        return any(
+            d.kind == DocumentKind.PAYMENT and d.earmarked_for_id == document.pk
+            for d in docs.values()
+        )
+    return False
+
+
+def _save_posted(documents: list[Document], by, now) -> None:
+    """The posted columns of many documents in one statement (PostgreSQL: UPDATE … FROM
+    unnest; elsewhere bulk_update)."""
+    if connection.vendor != "postgresql":
+        Document.objects.bulk_update(
+            documents, posted_fields(documents[0], ["balance_due", "updated_by"])
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Document._meta.db_table} AS d SET status = %s, posting_entry_id = v.entry, "  # noqa: S608 - our table
+            "posted_by_id = %s, posted_at = %s, balance_due = v.balance, updated_by_id = %s, "
+            "updated_at = %s FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) "
+            "AS v(id, entry, balance) WHERE d.id = v.id",
+            [
+                DocumentStatus.POSTED,
+                by.pk,
+                now,
+                by.pk,
+                now,
+                [d.pk for d in documents],
+                [d.posting_entry_id for d in documents],
+                [d.balance_due for d in documents],
+            ],
+        )
 
 
 def void_undo_list(document: Document) -> list[str]:
