@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from config.roles import Action, user_may
+from config.roles import Action, user_may, user_roles
 
 
 def roles(request):
@@ -11,6 +11,8 @@ def roles(request):
 
     return {
         "may": {action.value: user_may(user, action) for action in Action},
+        # The user's role names for the top bar, from the one groups query (config.roles).
+        "user_roles": user_roles(user),
         # Signed in with a password, still owing a code: the layout shows no navigation.
         "second_factor_pending": needs_second_factor(request),
         "COMPANY_NAME": settings.COMPANY_NAME,

@@ -3,12 +3,21 @@
 Roles are Django groups (created by ledger's data migration); each role is a set of
 model permissions, kept in sync after every `migrate`. Views and services ask
 `user_may(user, Action.POST)` instead of testing group names.
+
+A user's roles are read once per user object — one query of their group names
+(`user_roles`), cached on the object — and `user_may` answers from ROLE_PERMISSIONS,
+so a page costs no permission look-ups. The signed-in user is fetched afresh on every
+request, so a role given or taken away shows on the next request; changing the groups of
+a user object in hand (`user.groups.add(…)`) clears its cache at once.
 """
 
 from enum import StrEnum
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 
 class Role(StrEnum):
@@ -100,12 +109,43 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 STAFF_ROLES = {Role.ACCOUNTANT}
 
 
+# The permissions each role grants, as sets (what `user_may` looks in).
+_ROLE_CODES = {str(role): frozenset(codes) for role, codes in ROLE_PERMISSIONS.items()}
+_ROLES_CACHE = "_desk_roles"
+
+
+def user_roles(user) -> tuple[str, ...]:
+    """The names of the user's groups, by name; read with one query per user object."""
+    if not (user and user.is_authenticated):
+        return ()
+    roles = getattr(user, _ROLES_CACHE, None)
+    if roles is None:
+        roles = tuple(user.groups.order_by("name").values_list("name", flat=True))
+        setattr(user, _ROLES_CACHE, roles)
+    return roles
+
+
+def forget_roles(user) -> None:
+    """Drop the roles cached on `user` (the next `user_roles` reads them again)."""
+    user.__dict__.pop(_ROLES_CACHE, None)
+
+
+@receiver(m2m_changed, dispatch_uid="roles.forget")
+def _groups_changed(sender, instance, **kwargs):
+    user_model = get_user_model()
+    if sender is user_model.groups.through and isinstance(instance, user_model):
+        forget_roles(instance)
+
+
 def user_may(user, action: Action) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     if action == Action.ADMIN:
         return user.is_staff
-    return user.has_perm(ACTION_PERMISSION[action])
+    if user.is_superuser:
+        return True
+    permission = ACTION_PERMISSION[action]
+    return any(permission in _ROLE_CODES.get(role, ()) for role in user_roles(user))
 
 
 def roles_that_may(action: Action) -> list[str]:

@@ -1,10 +1,12 @@
-"""Create and edit a customer. The list and the record show A/R: invoicing/views/customers.py."""
+"""Create and edit a customer, and the customer autocomplete's suggestions. The list and
+the record show A/R: invoicing/views/customers.py."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET
 
 from config.roles import Action, require
 from customers import selectors, services
@@ -31,6 +33,25 @@ def _save(request, form, customer=None):
         else:
             form.add_error(None, exc)
         return None
+
+
+@require_GET
+def customer_search_view(request):
+    """Suggestions for the customer autocomplete (customers/widgets.py): the customers whose
+    code or name matches the text, at most SEARCH_LIMIT. The text is `?q=`, or the field
+    named by `?field=` (htmx sends the input under its own name)."""
+    require(request.user, Action.VIEW)
+    field = request.GET.get("field", "q")
+    text = request.GET.get(field) or request.GET.get("q", "")
+    rows = selectors.customer_search(text[:100])
+    target = request.htmx.target if request.htmx else None
+    context = {
+        "customers": rows[: selectors.SEARCH_LIMIT],
+        "more": len(rows) > selectors.SEARCH_LIMIT,
+        "text": text.strip(),
+        "list_id": target or "customer-options",
+    }
+    return TemplateResponse(request, "customers/_customer_options.html", context)
 
 
 def customer_create_view(request):

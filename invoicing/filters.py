@@ -1,15 +1,33 @@
 import django_filters
 from django import forms
 
-from customers.models import Customer, Delivery
+from customers.models import Delivery
+from customers.selectors import customer_match_q
+from customers.widgets import CustomerSearchInput
 from invoicing.models import DocumentKind, DocumentStatus, PaymentMethod
 from invoicing.selectors import CREDIT_Q
 
 
+class CustomerSearchFilter(django_filters.CharFilter):
+    """The rows of the customer typed — a code, part of a name, or an id from a link
+    (`customers.selectors.customer_match_q`) — in the autocomplete field. Costs no query
+    of its own (the listing's query joins the customer), so a listing never reads every
+    customer to draw its filter."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Customer")
+        kwargs.setdefault("widget", CustomerSearchInput())
+        super().__init__(max_length=100, **kwargs)
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        return qs.filter(customer_match_q(value, self.field_name))
+
+
 def _customer_filter():
-    return django_filters.ModelChoiceFilter(
-        queryset=Customer.objects.order_by("name"), empty_label="All customers"
-    )
+    return CustomerSearchFilter(field_name="customer")
 
 
 def _date_filter(lookup: str, label: str):

@@ -272,17 +272,46 @@ def _past(act: Act) -> str:
     return {Act.EDIT: "changed", Act.CANCEL: "cancelled", Act.POST: "posted"}[act]
 
 
+def _known(doc, name: str):
+    """What a page already read about `doc` and set on it (`tied_documents`, every
+    document tied to it; `known_applications`, `known_deposit_applications`, all of its
+    applications), or None — a service's freshly locked row has none, so the policy asks
+    the database as before. A page answers its buttons without a query per rule."""
+    return getattr(doc, name, None)
+
+
+def _tied(doc, **match) -> list[str] | None:
+    """Numbers of the already-read documents tied to `doc` with these attribute values,
+    newest first (the model's ordering); None when the page read none."""
+    tied = _known(doc, "tied_documents")
+    if tied is None:
+        return None
+    rows = [d for d in tied if all(getattr(d, k) == v for k, v in match.items())]
+    return [d.number for d in sorted(rows, key=lambda d: (d.date, d.pk), reverse=True)]
+
+
 def _live_memo_numbers(doc: Document) -> str:
     if doc.kind != DocumentKind.INVOICE or not doc.pk:
         return ""
-    numbers = doc.credit_memos.exclude(status=DocumentStatus.VOID).values_list("number", flat=True)
+    numbers = _tied(doc, source_invoice_id=doc.pk)
+    if numbers is not None:
+        tied = {d.number: d for d in _known(doc, "tied_documents")}
+        numbers = [n for n in numbers if tied[n].status != DocumentStatus.VOID]
+    else:
+        numbers = doc.credit_memos.exclude(status=DocumentStatus.VOID).values_list(
+            "number", flat=True
+        )
     return ", ".join(numbers)
 
 
 def _pending_refunds_through(doc: Document) -> str:
-    numbers = Document.objects.filter(
-        kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, prepared_on=doc
-    ).values_list("number", flat=True)
+    numbers = _tied(
+        doc, kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, prepared_on_id=doc.pk
+    )
+    if numbers is None:
+        numbers = Document.objects.filter(
+            kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, prepared_on=doc
+        ).values_list("number", flat=True)
     return ", ".join(numbers)
 
 
@@ -292,9 +321,13 @@ def void_blockers(doc: Document) -> list[str]:
     memos = _live_memo_numbers(doc)
     if memos:
         blockers.append(f"it has credit memos ({memos}) — void or cancel them first")
-    apps = Application.objects.filter(
-        models.Q(target=doc) | models.Q(source=doc), removed_at__isnull=True
-    ).select_related("target", "source")
+    apps = _known(doc, "known_applications")
+    if apps is not None:
+        apps = [a for a in apps if a.removed_at is None]
+    else:
+        apps = Application.objects.filter(
+            models.Q(target=doc) | models.Q(source=doc), removed_at__isnull=True
+        ).select_related("target", "source")
     refunds = [a for a in apps if a.origin == ApplicationOrigin.REFUND]
     others = [a for a in apps if a.origin != ApplicationOrigin.REFUND]
     if refunds:
@@ -307,15 +340,21 @@ def void_blockers(doc: Document) -> list[str]:
             a.source.number if a.target_id == doc.pk else a.target.number for a in others
         )
         blockers.append(f"it is applied with {numbers} — unapply first")
-    deposit_apps = doc.deposit_applications.filter(removed_at__isnull=True).select_related(
-        "deposit"
-    )
+    deposit_apps = _known(doc, "known_deposit_applications")
+    if deposit_apps is not None:
+        deposit_apps = [a for a in deposit_apps if a.removed_at is None]
+    else:
+        deposit_apps = doc.deposit_applications.filter(removed_at__isnull=True).select_related(
+            "deposit"
+        )
     if deposit_apps:
         numbers = ", ".join(a.deposit.number for a in deposit_apps)
         blockers.append(f"deposits are applied to it ({numbers}) — unapply them first")
-    pending = Document.objects.filter(
-        kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, refund_of=doc
-    ).values_list("number", flat=True)
+    pending = _tied(doc, kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, refund_of_id=doc.pk)
+    if pending is None:
+        pending = Document.objects.filter(
+            kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT, refund_of=doc
+        ).values_list("number", flat=True)
     if pending or doc.reserved:
         blockers.append(
             f"refunds are pending ({', '.join(pending) or 'reserved'}) — release or cancel them first"

@@ -6,12 +6,20 @@ from ledger.money import format_money
 from ledger.tables import MoneyColumn
 
 
+class DateColumn(tables.Column):
+    """A date as the desk writes it (11/02/2026). django-tables2's DateColumn compiles a
+    template for every cell it renders; this formats in Python."""
+
+    def render(self, value):
+        return value.strftime("%m/%d/%Y")
+
+
 class _LedgerRowTable(tables.Table):
     """Columns every desk table has (number, date, customer, status as a badge); each
     table's Meta.sequence places them."""
 
     number = tables.Column(verbose_name="Number", linkify=True)
-    date = tables.DateColumn(verbose_name="Date", format="m/d/Y")
+    date = DateColumn(verbose_name="Date")
     customer = tables.Column(
         verbose_name="Customer",
         accessor="customer__name",
@@ -40,7 +48,7 @@ class DocumentTable(_LedgerRowTable):
     balance_due = MoneyColumn(
         verbose_name="Balance Due", accessor="display_balance", order_by="balance_due"
     )
-    due_date = tables.DateColumn(verbose_name="Due", format="m/d/Y")
+    due_date = DateColumn(verbose_name="Due")
 
     class Meta:
         model = Document

@@ -672,6 +672,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "two_factor_setup": Expect(no_args),
     "two_factor_codes": Expect(no_args),
     "customers:list": Expect(no_args, post=False),
+    "customers:search": Expect(no_args, post=False),  # the autocomplete's suggestions
     "customers:create": Expect(no_args, need=Action.EDIT_CUSTOMERS, bodies=customer_body),
     "customers:detail": Expect(each_customer, resolve=customer),
     "customers:edit": Expect(

@@ -29,6 +29,7 @@ from invoicing.selectors.customers import (
     customer_deposits_held,
     customer_documents,
     customer_list,
+    customer_summary,
     open_balances_by_customer,
 )
 from invoicing.selectors.deposits import (
@@ -45,6 +46,8 @@ from invoicing.selectors.documents import (
     document_get,
     document_lines,
     document_list,
+    document_page_get,
+    documents_tied_to,
     earmarked_open_subquery,
     hub_documents,
     money_documents,
@@ -89,6 +92,7 @@ __all__ = [
     "customer_deposits_held",
     "customer_documents",
     "customer_list",
+    "customer_summary",
     "deposit_amount_problems",
     "deposit_applications_for_invoice",
     "deposit_get",
@@ -98,6 +102,8 @@ __all__ = [
     "deposits_with_usage",
     "document_get",
     "document_lines",
+    "document_page_get",
+    "documents_tied_to",
     "document_list",
     "earmarked_open_subquery",
     "hub_documents",

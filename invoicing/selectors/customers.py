@@ -3,7 +3,8 @@ of their posted documents), and the customer list annotated with it."""
 
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from customers.models import Customer
 from invoicing.models import Deposit, Document, DocumentStatus
@@ -15,6 +16,31 @@ from ledger.aggregates import grouped_money_subquery, money_sum
 def customer_list() -> QuerySet[Customer]:
     """Customers with their A/R Balance, for the list (one query however many rows)."""
     return Customer.objects.annotate(ar_balance=ar_balance_subquery())
+
+
+def customer_summary(pk: int) -> Customer:
+    """The customer of the customer page with its A/R Summary in the same query:
+    `ar_balance`, `open_count` (posted documents still open) and `deposits_held` (what
+    their posted deposits still hold). Raises Customer.DoesNotExist."""
+    open_rows = (
+        posted_documents()
+        .filter(customer=OuterRef("pk"))
+        .exclude(balance_due=0)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    held = Deposit.objects.filter(customer=OuterRef("pk"), status=DocumentStatus.POSTED)
+    return (
+        Customer.objects.select_related("created_by", "updated_by")
+        .annotate(
+            ar_balance=ar_balance_subquery(),
+            open_count=Coalesce(Subquery(open_rows), Value(0), output_field=IntegerField()),
+            deposits_held=grouped_money_subquery(held, "customer", "remaining"),
+        )
+        .get(pk=pk)
+    )
 
 
 def customer_documents(customer) -> QuerySet[Document]:

@@ -8,7 +8,6 @@ from django.template.response import TemplateResponse
 from django_tables2 import RequestConfig
 
 from config.listing import table_page
-from customers import selectors as customer_selectors
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.tables import CustomerTable
@@ -26,7 +25,8 @@ customer_list_view = table_page(
 
 def customer_detail_view(request, pk):
     try:
-        customer = customer_selectors.customer_get(pk)
+        # The customer and their A/R Summary in one query.
+        customer = selectors.customer_summary(pk)
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
     documents = CustomerDocumentTable(selectors.customer_documents(customer))
@@ -36,13 +36,10 @@ def customer_detail_view(request, pk):
         "customers/customer_detail.html",
         {
             "customer": customer,
-            "ar_balance": selectors.customer_ar_balance(customer),
-            "open_count": selectors.posted_documents()
-            .filter(customer=customer)
-            .exclude(balance_due=0)
-            .count(),
+            "ar_balance": customer.ar_balance,
+            "open_count": customer.open_count,
             "documents": documents,
-            "deposits_held": selectors.customer_deposits_held(customer),
+            "deposits_held": customer.deposits_held,
             "deposits": selectors.customer_deposits(customer)[:50],
         },
     )

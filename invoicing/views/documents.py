@@ -5,6 +5,8 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,7 +14,7 @@ from django.utils import timezone
 from config.listing import FilteredTableView
 from invoicing import selectors, services
 from invoicing.filters import DocumentFilter
-from invoicing.models import DocumentKind
+from invoicing.models import Document, DocumentKind
 from invoicing.policies import Act, actions_for, decide, edits_from_invoice
 from invoicing.tables import DocumentTable
 from invoicing.views.base import (
@@ -42,31 +44,71 @@ class DocumentListView(FilteredTableView):
         return "credits" if self.request.GET.get("type") == "credits" else "invoices"
 
 
+# Lines and applications a document page shows at once; more are paged (?lines=2).
+SECTION_ROWS = 100
+
+
+def _section(request, param: str, rows, total: int):
+    """The page of `rows` (`total` of them, counted with the document) that `?<param>=`
+    asks for, SECTION_ROWS a page, read as a list — no COUNT query of its own."""
+    paginator = Paginator(rows, SECTION_ROWS)
+    paginator.count = total  # known already: don't count again
+    page = paginator.get_page(request.GET.get(param))
+    page.object_list = list(page.object_list) if total else []
+    page.param = param
+    return page
+
+
 def document_detail_view(request, pk):
-    document = _get_document(pk)
-    applications = list(selectors.applications_for(document))
-    deposit_applications = list(selectors.deposit_applications_for_invoice(document))
-    for app in applications + deposit_applications:
+    """A document's page at a fixed cost: the document with its section counts in one
+    query, then only the sections that have rows — a page of lines and of applications,
+    deposit applications, the documents tied to it, its journal, its sends. The policy
+    answers the buttons from what was read (`invoicing.policies._known`)."""
+    try:
+        document = selectors.document_page_get(pk)
+    except Document.DoesNotExist:
+        raise Http404("No such document.") from None
+    lines = _section(request, "lines", selectors.document_lines(document), document.line_count)
+    applications = _section(
+        request, "applications", selectors.applications_for(document), document.application_count
+    )
+    deposit_applications = (
+        list(selectors.deposit_applications_for_invoice(document))
+        if document.deposit_application_count
+        else []
+    )
+    tied = selectors.documents_tied_to(document) if document.related_count else []
+    document.tied_documents = tied
+    if applications.paginator.num_pages == 1:
+        document.known_applications = applications.object_list
+    document.known_deposit_applications = deposit_applications
+    for app in applications.object_list + deposit_applications:
         app.may_unapply = decide(request.user, Act.UNAPPLY, app).allowed
-    for app in applications:  # the other side of the application
+    for app in applications.object_list:  # the other side of the application
         app.counterpart = app.source if app.target_id == document.pk else app.target
-    money_links = list(selectors.money_documents_for(document))
-    for link in money_links:
-        link.acts = actions_for(request.user, link)
+    money_links = [
+        d
+        for d in tied
+        if d.kind in selectors.MONEY_KINDS
+        and document.pk in (d.refund_of_id, d.earmarked_for_id, d.prepared_on_id)
+    ]
+    for link in money_links:  # the page offers Release on a pending refund
+        link.acts = {"release": decide(request.user, Act.RELEASE, link).allowed}
     return TemplateResponse(
         request,
         "invoicing/document_detail.html",
         {
             "document": document,
             "acts": actions_for(request.user, document),
-            "lines": selectors.document_lines(document),
-            "entries": entries_for_source(document),
+            "lines": lines,
+            "entries": entries_for_source(document) if document.posting_entry_id else [],
             "nav_section": "payments" if document.is_money else "invoicing",
-            "credit_memos": selectors.credit_memos_of(document),
+            "credit_memos": [d for d in tied if d.source_invoice_id == document.pk],
             "applications": applications,
             "money_links": money_links,
             "deposit_applications": deposit_applications,
-            "has_deposits": selectors.deposits_with_remainder(document.customer).exists(),
+            "has_deposits": document.has_deposits,
+            "sends": None if document.send_count else [],
         },
     )
 
