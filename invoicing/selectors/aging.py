@@ -67,7 +67,6 @@ class AgingRow:
     name: str
     buckets: list[Decimal]
     total: Decimal
-    items: int
 
     @property
     def has_credit(self) -> bool:
@@ -102,17 +101,12 @@ def _date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-def _open_items_sql(customer_filter: str) -> str:
-    """SQL of the open items as of %(as_of)s: id, customer_id, date, due_date, number,
-    kind, open amount, and the date it ages from (due date when it is owed to us, its own
-    date when it is a credit)."""
-    app, dep, doc = (
-        Application._meta.db_table,
-        DepositApplication._meta.db_table,
-        Document._meta.db_table,
-    )
-    # What an application changed since D, on the side it lowers (an invoice, or the
-    # invoice a deposit went to): + its amount if it is in force now, − if it was on D.
+def _changed_sql() -> str:
+    """`changed AS (…)`: per document, what applications made or removed after
+    %(as_of)s changed its open amount since then (to undo: now + changed = as of D)."""
+    app, dep = Application._meta.db_table, DepositApplication._meta.db_table
+    # On the side an application lowers (an invoice, or the invoice a deposit went to):
+    # + its amount if it is in force now, − if it was on D; the other side the reverse.
     change = (
         "(CASE WHEN removed_at IS NULL THEN amount ELSE 0 END)"
         " - (CASE WHEN date <= %(as_of)s AND (removed_on IS NULL OR removed_on > %(as_of)s)"
@@ -120,7 +114,7 @@ def _open_items_sql(customer_filter: str) -> str:
     )
     since = "date > %(as_of)s OR removed_on > %(as_of)s"
     return f"""
-        WITH changed AS (
+        changed AS (
             SELECT doc_id, SUM(amount) AS amount FROM (
                 SELECT target_id AS doc_id, {change} AS amount FROM {app} WHERE {since}
                 UNION ALL
@@ -128,41 +122,79 @@ def _open_items_sql(customer_filter: str) -> str:
                 UNION ALL
                 SELECT invoice_id, {change} FROM {dep} WHERE {since}
             ) AS moves GROUP BY doc_id
-        ),
+        )"""  # noqa: S608 - table names are ours; values are parameters
+
+
+# A document counts on D from its date until its void date; its open amount now is its
+# stored balance while posted, its total once voided after D (a void leaves nothing open).
+_COUNTS_ON_D = (
+    "d.date <= %(as_of)s AND d.posting_entry_id IS NOT NULL"
+    f" AND (d.status = '{DocumentStatus.POSTED}'"
+    f" OR (d.status = '{DocumentStatus.VOID}' AND d.void_date > %(as_of)s))"
+)
+_OPEN_NOW = (
+    f"CASE WHEN d.status = '{DocumentStatus.POSTED}' THEN d.balance_due ELSE d.grand_total END"
+)
+# What is owed to us ages from its due date; a credit from its own date.
+_AGE_DATE = "CASE WHEN d.grand_total > 0 THEN d.due_date ELSE d.date END"
+
+
+def _open_items_sql(customer_filter: str) -> str:
+    """SQL of the open items as of %(as_of)s, one row per document: id, customer_id,
+    date, due_date, number, kind, open amount, and the date it ages from."""
+    doc = Document._meta.db_table
+    return f"""
+        WITH {_changed_sql()},
         items AS (
             SELECT d.id, d.customer_id, d.date, d.due_date, d.number, d.kind,
-                   (CASE WHEN d.status = 'posted' THEN d.balance_due ELSE d.grand_total END)
-                   + COALESCE(c.amount, 0) AS open_amount
+                   {_AGE_DATE} AS age_date, {_OPEN_NOW} + COALESCE(c.amount, 0) AS open_amount
             FROM {doc} AS d LEFT JOIN changed AS c ON c.doc_id = d.id
-            WHERE d.date <= %(as_of)s AND d.posting_entry_id IS NOT NULL
-              AND ((d.status = '{DocumentStatus.POSTED}'
-                    AND (d.balance_due <> 0 OR c.doc_id IS NOT NULL))
-                OR (d.status = '{DocumentStatus.VOID}' AND d.void_date > %(as_of)s))
+            WHERE {_COUNTS_ON_D}
+              AND (d.balance_due <> 0 OR d.status <> '{DocumentStatus.POSTED}'
+                   OR c.doc_id IS NOT NULL)
               {customer_filter}
         ),
-        aged AS (
-            SELECT items.*,
-                   CASE WHEN open_amount > 0 THEN due_date ELSE date END AS age_date
-            FROM items WHERE ROUND(open_amount, 2) <> 0
+        aged AS (SELECT * FROM items WHERE ROUND(open_amount, 2) <> 0)
+    """  # noqa: S608 - table names are ours; values are parameters
+
+
+def _moves_sql(customer_filter: str) -> str:
+    """SQL of what makes up the open items as of %(as_of)s, for sums: each document open
+    now (or voided after D) with its amount now, plus a row per document that
+    applications changed since D — so the scan is the open items' own and the rows a
+    past date adds are only those touched since. customer_id, age_date, amount, owed."""
+    doc = Document._meta.db_table
+    columns = f"d.customer_id, {_AGE_DATE} AS age_date"
+    owed = "CASE WHEN d.grand_total > 0 THEN 1 ELSE 0 END AS owed"
+    return f"""
+        WITH {_changed_sql()},
+        moves AS (
+            SELECT {columns}, {_OPEN_NOW} AS amount, {owed}
+            FROM {doc} AS d
+            WHERE {_COUNTS_ON_D}
+              AND (d.balance_due <> 0 OR d.status <> '{DocumentStatus.POSTED}')
+              {customer_filter}
+            UNION ALL
+            SELECT {columns}, c.amount, {owed}
+            FROM changed AS c JOIN {doc} AS d ON d.id = c.doc_id
+            WHERE {_COUNTS_ON_D} {customer_filter}
         )
     """  # noqa: S608 - table names are ours; values are parameters
 
 
-def _bucket_cases(buckets: Buckets, params: dict, as_of: datetime.date) -> list[str]:
-    """A SUM(CASE …) per bucket, comparing the ageing date with dates computed here (so
-    the SQL needs no date arithmetic, on SQLite as on PostgreSQL)."""
-    cases = ["SUM(CASE WHEN age_date >= %(as_of)s THEN open_amount ELSE 0 END)"]
-    previous = "%(as_of)s"
+def _bucket_conditions(buckets: Buckets, params: dict, as_of: datetime.date) -> list[str]:
+    """Per bucket (0 = Current), the condition on an item's ageing date, against dates
+    computed here (so the SQL needs no date arithmetic, on SQLite as on PostgreSQL)."""
+    bounds = ["%(as_of)s"]
     for i, edge in enumerate(buckets.edges):
-        name = f"edge_{i}"
-        params[name] = as_of - datetime.timedelta(days=edge)
-        cases.append(
-            f"SUM(CASE WHEN age_date < {previous} AND age_date >= %({name})s "
-            "THEN open_amount ELSE 0 END)"
-        )
-        previous = f"%({name})s"
-    cases.append(f"SUM(CASE WHEN age_date < {previous} THEN open_amount ELSE 0 END)")
-    return cases
+        params[f"edge_{i}"] = as_of - datetime.timedelta(days=edge)
+        bounds.append(f"%(edge_{i})s")
+    conditions = [f"age_date >= {bounds[0]}"]
+    conditions += [
+        f"age_date < {hi} AND age_date >= {lo}" for hi, lo in zip(bounds, bounds[1:], strict=False)
+    ]
+    conditions.append(f"age_date < {bounds[-1]}")
+    return conditions
 
 
 def _like(text: str) -> str:
@@ -212,17 +244,24 @@ def aging_summary(
     `credits_only` keeps customers who are owed money overall (a negative total);
     `over_days` keeps customers with something owed more than N days overdue."""
     params: dict = {"as_of": as_of}
-    cases = _bucket_cases(buckets, params, as_of)
+    n = len(buckets.edges) + 2
+    conditions = _bucket_conditions(buckets, params, as_of)
     having = []
     if credits_only:
-        having.append("SUM(open_amount) < 0")
+        having.append("SUM(amount) < 0")
     if over_days is not None:
         params["over"] = as_of - datetime.timedelta(days=int(over_days))
-        having.append(
-            "SUM(CASE WHEN open_amount > 0 AND age_date < %(over)s THEN 1 ELSE 0 END) > 0"
-        )
-    columns = ", ".join(f"ROUND({case}, 2) AS b{i}" for i, case in enumerate(cases))
-    totals = ", ".join(f"SUM(b{i}) OVER ()" for i in range(len(cases)))
+        having.append("SUM(amount) FILTER (WHERE owed = 1 AND age_date < %(over)s) > 0")
+    # One pass over the items, each added to its customer's bucket (FILTER: one addition
+    # per item, not one per bucket); totals and the count over every matching customer
+    # by window; the customers' names joined to the grouped rows only.
+    columns = ", ".join(
+        f"COALESCE(SUM(amount) FILTER (WHERE {condition}), 0) AS b{i}"
+        for i, condition in enumerate(conditions)
+    )
+    names = ", ".join(f"ROUND(b{i}, 2) AS b{i}" for i in range(n))
+    totals = ", ".join(f"ROUND(SUM(b{i}) OVER (), 2) AS t{i}" for i in range(n))
+    nonzero = " OR ".join(f"ROUND(b{i}, 2) <> 0" for i in range(n))
     customer = Customer._meta.db_table
     params["offset"] = int(offset)
     paging = " LIMIT %(limit)s OFFSET %(offset)s" if limit is not None else ""
@@ -231,21 +270,25 @@ def aging_summary(
     having_sql = "HAVING " + " AND ".join(having) if having else ""
     tail = f""",
         per_customer AS (
-            SELECT customer_id, {columns}, ROUND(SUM(open_amount), 2) AS total,
-                   COUNT(*) AS items
-            FROM aged GROUP BY customer_id
+            SELECT customer_id, {columns}, SUM(amount) AS total
+            FROM moves GROUP BY customer_id
             {having_sql}
+        ),
+        shown AS (
+            SELECT customer_id, {names}, ROUND(total, 2) AS total, {totals},
+                   ROUND(SUM(total) OVER (), 2) AS whole, COUNT(*) OVER () AS customers
+            FROM per_customer WHERE {nonzero}
         )
-        SELECT p.*, cu.code, cu.name, {totals}, SUM(p.total) OVER (), COUNT(*) OVER ()
-        FROM per_customer AS p JOIN {customer} AS cu ON cu.id = p.customer_id
-        ORDER BY cu.code, cu.id{paging}
+        SELECT s.customer_id, {", ".join(f"b{i}" for i in range(n))}, total, cu.code, cu.name,
+               {", ".join(f"t{i}" for i in range(n))}, whole, customers
+        FROM shown AS s JOIN {customer} AS cu ON cu.id = s.customer_id
+        ORDER BY cu.code || '', s.customer_id{paging}
         """  # noqa: S608 - table names are ours; values are parameters
     narrowed = _customer_filter(params, customer_ids, customer_search)
-    sql = "".join((_open_items_sql(narrowed), tail))
+    sql = "".join((_moves_sql(narrowed), tail))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    n = len(cases)
     labels = buckets.labels
     if not fetched:
         if offset:  # past the last page: still report the totals
@@ -268,17 +311,16 @@ def aging_summary(
                 customer_id=r[0],
                 buckets=[rounded(v) for v in r[1 : 1 + n]],
                 total=rounded(r[1 + n]),
-                items=r[2 + n],
-                code=r[3 + n],
-                name=r[4 + n],
+                code=r[2 + n],
+                name=r[3 + n],
             )
         )
     last = fetched[0]
     return AgingPage(
         rows=rows,
-        totals=[rounded(v) for v in last[5 + n : 5 + 2 * n]],
-        total=rounded(last[5 + 2 * n]),
-        customers=last[6 + 2 * n],
+        totals=[rounded(v) for v in last[4 + n : 4 + 2 * n]],
+        total=rounded(last[4 + 2 * n]),
+        customers=last[5 + 2 * n],
         labels=labels,
     )
 

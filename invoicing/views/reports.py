@@ -192,19 +192,18 @@ def aging_view(request):
     control = account_balance(SystemRole.RECEIVABLE, as_of=as_of)
     number = _page_number(request)
     if customer is not None:
-        items = aging.aging_items(
-            as_of,
-            buckets=buckets,
-            customer_ids=[customer.pk],
-            offset=(number - 1) * DETAIL_PER_PAGE,
-            limit=DETAIL_PER_PAGE + 1,
-        )
-        summary = aging.aging_summary(as_of, buckets=buckets, customer_ids=[customer.pk])
-        has_next = len(items) > DETAIL_PER_PAGE
+        every = aging.aging_items(as_of, buckets=buckets, customer_ids=[customer.pk], limit=None)
+        start = (number - 1) * DETAIL_PER_PAGE
+        items = every[start : start + DETAIL_PER_PAGE]
+        has_next = len(every) > start + DETAIL_PER_PAGE
         for item in items:
             item.label = buckets.labels[item.bucket]
             item.kind_label = DocumentKind(item.kind).label
-        context |= {"items": items[:DETAIL_PER_PAGE], "row": next(iter(summary.rows), None)}
+        context |= {
+            "items": items,
+            "open_count": len(every),
+            "open_total": sum((item.open_amount for item in every), ZERO),
+        }
         whole_total = aging.aging_totals(as_of, buckets=buckets).total
     else:
         page = aging.aging_summary(
