@@ -107,7 +107,7 @@ class Removable(Authored):
 
     amount = models.DecimalField(**MONEY)
     date = models.DateField(db_index=True)
-    removed_on = models.DateField(null=True, blank=True)
+    removed_on = models.DateField(null=True, blank=True, db_index=True)
     removed_by = optional_user_fk()
     removed_at = models.DateTimeField(null=True, blank=True)
 
