@@ -36,6 +36,7 @@ class Action(models.TextChoices):
     POST = "post", "post documents"
     VOID = "void", "void posted documents"
     RELEASE_REFUND = "release_refund", "release refunds (money out)"
+    VIEW_LEDGER = "view_ledger", "see the trial balance and account ledgers"
     ADMIN = "admin", "use the accountants' admin"
 
 
@@ -48,6 +49,7 @@ ACTION_PERMISSION = {
     Action.POST: "invoicing.post_document",
     Action.VOID: "invoicing.void_document",
     Action.RELEASE_REFUND: "invoicing.release_refund",
+    Action.VIEW_LEDGER: "ledger.view_journalline",
 }
 
 _REP_PERMS = [
@@ -102,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "invoicing.post_document",
         "invoicing.void_document",
         "invoicing.release_refund",
+        "ledger.view_journalline",
     ],
     Role.ACCOUNTANT: _ACCOUNTANT_PERMS,
 }

@@ -11,6 +11,7 @@ from invoicing.urls import (
     payment_urlpatterns,
     report_urlpatterns,
 )
+from ledger.urls import report_urlpatterns as ledger_report_urlpatterns
 
 admin.site.site_header = "Credit Desk — Accountants"
 admin.site.site_title = "Credit Desk admin"
@@ -47,7 +48,7 @@ urlpatterns = [
     path("invoices/", include("invoicing.urls")),
     path("payments/", include(payment_urlpatterns)),
     path("deposits/", include(deposit_urlpatterns)),
-    path("reports/", include(report_urlpatterns)),
+    path("reports/", include((report_urlpatterns + ledger_report_urlpatterns, "reports"))),
     path("admin/", admin.site.urls),
 ]
 

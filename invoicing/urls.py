@@ -86,7 +86,7 @@ deposit_urlpatterns = (
     "deposits",
 )
 
-report_urlpatterns = ([path("aging/", reports.aging_view, name="aging")], "reports")
+report_urlpatterns = [path("aging/", reports.aging_view, name="aging")]
 
 # The customer pages that show A/R; config/urls.py serves them with customers.urls under
 # the "customers" namespace.

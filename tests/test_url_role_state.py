@@ -46,7 +46,14 @@ from invoicing.models import (
     PlannedApplication,
 )
 from invoicing.policies import Act, decide
-from ledger.models import AuditEvent, IdempotencyKey, JournalEntry, JournalLine
+from ledger.models import (
+    Account,
+    AuditEvent,
+    IdempotencyKey,
+    JournalEntry,
+    JournalLine,
+    SystemRole,
+)
 from tests.factories import item, line, make_user
 from tests.helpers import today
 from tests.invoicing.books import fast_password_hashing, ledger_problems  # noqa: F401
@@ -424,6 +431,10 @@ def each_customer(w):
     return [{"pk": w.customer.pk}, {"pk": MISSING}]
 
 
+def each_account(w):
+    return [{"pk": Account.objects.get(system_role=SystemRole.RECEIVABLE).pk}, {"pk": MISSING}]
+
+
 def each_document(w):
     return [{"pk": d.pk} for d in w.docs] + [{"pk": MISSING}]
 
@@ -484,6 +495,10 @@ def deposit_refund(kw):
 
 def customer(kw):
     return _get(Customer, pk=kw["pk"])
+
+
+def account(kw):
+    return _get(Account, pk=kw["pk"])
 
 
 def application(kw):
@@ -763,6 +778,10 @@ EXPECTATIONS: dict[str, Expect] = {
     "deposits:email": Expect(each_deposit, deposit, fixed(Act.SEND), bodies=email_body),
     "invoicing:to_be_sent": Expect(no_args, post=False),
     "reports:aging": Expect(no_args, post=False),
+    "reports:trial_balance": Expect(no_args, need=Action.VIEW_LEDGER, post=False),
+    "reports:account_ledger": Expect(
+        each_account, resolve=account, need=Action.VIEW_LEDGER, post=False
+    ),
     "invoicing:to_be_sent_progress": Expect(no_args, post=False),
     "invoicing:to_be_sent_email": Expect(
         no_args, need=Action.EDIT_DRAFTS, get=False, bodies=selection_body
