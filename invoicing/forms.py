@@ -1,14 +1,24 @@
 """Forms of the invoice editor: a header form and a formset of lines."""
 
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import BillingTerms, Customer
 from invoicing.allocator import Allocation
 from invoicing.models import CreditReason, DocumentKind, Item, PaymentMethod, TaxProfile
+from invoicing.selectors.picker import open_items_page
 from invoicing.services import LineInput
 from ledger.forms import BusinessDateField, MoneyField, QuantityField
 from ledger.money import ZERO
+
+# The picker's rows: one "Amount to apply" per open item, submitted as amount_<pk>.
+AMOUNT_NAME = re.compile(r"amount_(\d{1,18})\Z")
+PICKER_PAGE_SIZE = 25
 
 # No reason is preselected: a rep who doesn't choose gets asked, rather than a silent "Return".
 REASON_CHOICES = [("", "Choose a reason…"), *CreditReason.choices]
@@ -172,26 +182,54 @@ class CreditFromInvoiceForm(forms.Form):
         return cleaned
 
 
+@dataclass(frozen=True)
+class AllocationRow:
+    """One row of the picker on screen."""
+
+    doc: object
+    value: str
+    errors: list[str]
+    new_balance: Decimal | None
+
+
 class AllocationForm(forms.Form):
     """An "Amount to apply" per counterpart document (open invoices, or credits), with the
-    running total against what is available. Apply Credit and Record Payment share it."""
+    running total against what is available. Apply Credit and Record Payment share it.
+
+    A customer may have thousands of open items, so there is no form field per row: the
+    amounts are the submitted `amount_<pk>` values, and only the rows with an amount are
+    read and checked (one query). The table shows one page of the counterparts
+    (`show`); amounts typed on other pages travel with the form as hidden inputs
+    (`carried`) and count in the totals like the rows on screen."""
+
+    page_size = PICKER_PAGE_SIZE
 
     def __init__(self, *args, counterparts, **kwargs):
         super().__init__(*args, **kwargs)
+        # The ordered queryset of every open counterpart (oldest due first); never read whole.
         self.counterparts = counterparts
-        for doc in counterparts:
-            self.fields[f"amount_{doc.pk}"] = MoneyField(
-                required=False,
-                label=f"Amount to apply to {doc.number}",
-                widget=forms.TextInput(
-                    attrs={
-                        "inputmode": "decimal",
-                        "autocomplete": "off",
-                        "class": "amount-input",
-                        "placeholder": "0.00",
-                    }
-                ),
-            )
+        self.typed = self._typed_amounts()
+        self.amounts: dict[int, Decimal] = {}
+        self.documents: dict[int, object] = {}
+        self.gone: list[str] = []
+        self.query = ""
+        self.page_docs: list = []
+        self.page_number = 1
+        self.count = 0
+        self.filled = None
+
+    def _typed_amounts(self) -> dict[int, str]:
+        """{pk: what was typed} for every non-blank `amount_<pk>` the form carries."""
+        if not self.is_bound:
+            return {}
+        typed = {}
+        for name in self.data:
+            match = AMOUNT_NAME.match(name)
+            if match:
+                raw = (self.data.get(name) or "").strip()
+                if raw:
+                    typed[int(match[1])] = raw
+        return typed
 
     @property
     def available(self):
@@ -200,12 +238,57 @@ class AllocationForm(forms.Form):
     def over_available_message(self, total) -> str:
         return f"That's {total:,.2f} in all, more than the {self.available:,.2f} available."
 
+    def add_error(self, field, error):
+        """Errors of `amount_<pk>` (from the checks here or from the service) are kept
+        under that name, to show next to their row wherever it is; the rest as usual."""
+        if field is None or AMOUNT_NAME.match(field) is None:
+            return super().add_error(field, error)
+        if not isinstance(error, ValidationError):
+            error = ValidationError(error)
+        self._errors.setdefault(field, self.error_class()).extend(error.error_list)
+        return None
+
+    @property
+    def row_errors(self) -> dict[int, list[str]]:
+        if not self.is_bound or self._errors is None:
+            return {}
+        return {
+            int(match[1]): [str(e) for e in errors]
+            for name, errors in self._errors.items()
+            if (match := AMOUNT_NAME.match(name))
+        }
+
+    def _typed_documents(self) -> dict:
+        if not self.typed:
+            return {}
+        if isinstance(self.counterparts, list):
+            return {d.pk: d for d in self.counterparts if d.pk in self.typed}
+        return {d.pk: d for d in self.counterparts.filter(pk__in=list(self.typed))}
+
     def clean(self):
         cleaned = super().clean()
+        self.documents = self._typed_documents()
+        missing = [pk for pk in self.typed if pk not in self.documents]
+        if missing and not isinstance(self.counterparts, list):
+            # Typed on a row that is no longer open (applied, paid or voided meanwhile):
+            # refused once, and not carried on.
+            numbers = self.counterparts.model.objects.filter(pk__in=missing).values_list(
+                "number", flat=True
+            )
+            self.gone = sorted(numbers)
+            for number in self.gone:
+                self.add_error(
+                    None, f"{number} is no longer open; its amount was taken off. Check the total."
+                )
+        field = MoneyField(required=False)
         total = ZERO
-        for doc in self.counterparts:
-            name = f"amount_{doc.pk}"
-            amount = cleaned.get(name)
+        for pk, doc in self.documents.items():
+            name = f"amount_{pk}"
+            try:
+                amount = field.clean(self.typed[pk])
+            except ValidationError as exc:
+                self.add_error(name, exc)
+                continue
             if amount is None:
                 continue
             if amount < 0:
@@ -213,40 +296,105 @@ class AllocationForm(forms.Form):
             elif amount > doc.usable:
                 self.add_error(name, f"More than {doc.number}'s open {doc.usable:,.2f}.")
             else:
+                self.amounts[pk] = amount
                 total += amount
         if total > self.available:
-            raise forms.ValidationError(self.over_available_message(total))
+            raise ValidationError(self.over_available_message(total))
         cleaned["total"] = total
         return cleaned
 
-    def _amount(self, doc):
-        name = f"amount_{doc.pk}"
-        if not self.is_bound or not hasattr(self, "cleaned_data") or name in self.errors:
-            return None
-        return self.cleaned_data.get(name)
+    # --- the page on screen ------------------------------------------------------------
 
-    def rows(self):
-        """(document, its input, new open amount or None) per counterpart."""
-        out = []
-        for doc in self.counterparts:
-            amount = self._amount(doc)
-            new = None
-            if amount is not None:
-                new = doc.balance_due - amount if doc.balance_due > 0 else doc.balance_due + amount
-            out.append((doc, self[f"amount_{doc.pk}"], new))
+    def show(self, *, query: str = "", page: int = 1) -> None:
+        """Put one page of the counterparts matching `query` on screen (one or two queries)."""
+        self.query = query
+        if isinstance(self.counterparts, list):
+            return
+        self.page_number, self.page_docs, self.count = open_items_page(
+            self.counterparts, query, page=max(page, 1), size=self.page_size
+        )
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page_number - 1) * self.page_size + 1 if self.count else 0
+
+    @property
+    def last_shown(self) -> int:
+        return self.first_shown + len(self.page_docs) - 1 if self.page_docs else 0
+
+    def pages(self) -> list[int | None]:
+        """Page numbers for the pager: the first, the last and two around this one
+        (None: a gap)."""
+        near = {1, self.num_pages, *range(self.page_number - 2, self.page_number + 3)}
+        out, previous = [], 0
+        for number in sorted(n for n in near if 1 <= n <= self.num_pages):
+            if number > previous + 1:
+                out.append(None)
+            out.append(number)
+            previous = number
         return out
 
+    def _new_balance(self, doc, pk):
+        amount = self.amounts.get(pk)
+        if amount is None:
+            return None
+        return doc.balance_due - amount if doc.balance_due > 0 else doc.balance_due + amount
+
+    def rows(self) -> list[AllocationRow]:
+        """The rows on screen: each document with what was typed, its errors and its new
+        open amount (None while nothing valid is typed)."""
+        errors = self.row_errors
+        return [
+            AllocationRow(
+                doc=doc,
+                value=self.typed.get(doc.pk, ""),
+                errors=errors.get(doc.pk, []),
+                new_balance=self._new_balance(doc, doc.pk),
+            )
+            for doc in self.page_docs
+        ]
+
+    def carried(self) -> list[tuple[int, str]]:
+        """(pk, typed) of amounts on rows not on screen, kept as hidden inputs."""
+        shown = {doc.pk for doc in self.page_docs}
+        checked = hasattr(self, "cleaned_data")
+        return [
+            (pk, raw)
+            for pk, raw in self.typed.items()
+            if pk not in shown and (pk in self.documents or not checked)
+        ]
+
+    def other_page_errors(self) -> list[tuple[object, list[str]]]:
+        """(document, errors) of rows with an error that are not on screen."""
+        shown = {doc.pk for doc in self.page_docs}
+        return [
+            (self.documents[pk], errors)
+            for pk, errors in self.row_errors.items()
+            if pk not in shown and pk in self.documents
+        ]
+
+    def off_page_count(self) -> int:
+        shown = {doc.pk for doc in self.page_docs}
+        return sum(1 for pk in self.amounts if pk not in shown and self.amounts[pk])
+
+    def typed_count(self) -> int:
+        return sum(1 for amount in self.amounts.values() if amount)
+
     def applying(self):
-        return sum((self._amount(d) or ZERO for d in self.counterparts), ZERO)
+        return sum(self.amounts.values(), ZERO)
 
     def remaining(self):
         return self.available - self.applying()
 
     def allocations(self):
         return [
-            Allocation(document=d, amount=self._amount(d))
-            for d in self.counterparts
-            if self._amount(d)
+            Allocation(document=self.documents[pk], amount=amount)
+            for pk, amount in self.amounts.items()
+            if amount
         ]
 
 

@@ -13,7 +13,12 @@ from invoicing.filters import PaymentFilter
 from invoicing.forms import PaymentForm
 from invoicing.policies import Act, may_post, require_drafting
 from invoicing.tables import PaymentTable
-from invoicing.views.applications import _allocation_fragment, _fill_or_clear
+from invoicing.views.applications import (
+    _allocation_fragment,
+    _fill_or_clear,
+    _picker_state,
+    _submit_allocations,
+)
 from invoicing.views.base import (
     _answer_resent,
     _for_customer,
@@ -38,13 +43,14 @@ payment_list_view = table_page(
 @_for_customer()
 def payment_record_view(request, customer):
     """Record Payment for a customer and allocate it with the Apply Credit rows."""
-    counterparts = list(selectors.open_invoices(customer))
+    counterparts = selectors.open_invoices(customer)
     data = request.POST.copy() if request.method == "POST" else None
-    action = data.get("action", "") if data is not None else ""
-    if data is not None and action in ("fill", "clear"):
+    action, query, page = _picker_state(request, data)
+    filled = None
+    if action in ("fill", "clear"):
         probe = PaymentForm(data, counterparts=[])
         probe.is_valid()
-        _fill_or_clear(data, action, probe.available, counterparts)
+        filled = _fill_or_clear(data, action, probe.available, counterparts)
     form = PaymentForm(
         data,
         counterparts=counterparts,
@@ -60,6 +66,9 @@ def payment_record_view(request, customer):
     }
     if data is not None:
         form.is_valid()
+    form.show(query=query, page=page)
+    form.filled = filled
+    if data is not None:
         fragment = _allocation_fragment(request, action, context)
         if fragment is not None:
             return fragment
@@ -80,7 +89,7 @@ def _save_payment(request, form, service, **target):
     """Call a payment service with the form's fields and `target` (the customer and
     allocations, or the document paid); errors go back onto the form."""
     data = form.cleaned_data
-    return _submit(
+    return _submit_allocations(
         request,
         form,
         lambda: service(
