@@ -308,6 +308,23 @@ def test_an_error_on_another_page_is_listed_with_a_way_to_show_its_row(
     assert 'id="other-page-errors"' not in shown
 
 
+def test_a_service_error_on_a_row_of_another_page_is_listed_too(rep_client, rep, poster, customer):
+    """The service refuses a row the form let through (the application date is before the
+    invoice's own date): the row is on page 2, so its error is listed above the table."""
+    invoices(customer, 25, rep=rep, poster=poster)
+    late = posted_invoice(
+        customer, "100.00", by=rep, post_by=poster, date=datetime.date(2026, 11, 25)
+    )
+    memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
+    data = fields(rep_client.get(apply_url(memo)).content.decode(), "apply-form")
+    data.update({f"amount_{late.pk}": "10", "date": "2026-11-20", "action": "apply"})
+    response = post(rep_client, memo, data)
+    assert response.status_code == 400
+    banner = response.content.decode().split('id="other-page-errors"')[1].split("</div>")[0]
+    assert f"The application date is before {late.number}&#x27;s date." in banner
+    assert not Application.objects.exists()
+
+
 def test_an_amount_on_an_invoice_no_longer_open_is_refused_once(rep_client, rep, poster, customer):
     """Someone else paid the invoice after the form was loaded: the amount is refused with
     its number, taken off, and the next Apply goes through without it."""
