@@ -161,6 +161,20 @@ def main():
     seeded = time.perf_counter() - t0
     app_post(warm[0][:1], warm[1], "warm-up")  # content types, templates, first connection
 
+    if os.environ.get("BENCH_SHOW_SQL"):
+        shown = []
+
+        def record(execute, sql, params, many, context):
+            shown.append(" ".join(sql.split())[:110])
+            return execute(sql, params, many, context)
+
+        invoices, memo = seed("SHOW")
+        with connection.execute_wrapper(record):
+            app_post(invoices, memo, "show-sql")
+        print(f"the app POST's {len(shown)} statements:")
+        for sql in shown:
+            print(f"  {sql}")
+
     results = {name: [] for name in ways}
     for r in range(ROUNDS):
         for name, fn in ways.items():
