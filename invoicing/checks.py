@@ -1,43 +1,47 @@
-"""Subledger invariants of ledger/ACCOUNTING.md, registered with `check_ledger`."""
+"""Subledger invariants of ledger/ACCOUNTING.md, registered with `check_ledger`.
 
-from django.db.models import Q
+Each check is a fixed number of aggregate queries that return only mismatches
+(invoicing.selectors.integrity); the totals tie-outs are also registered as the fast
+checks (`check_ledger --fast`, `ledger.checks.run_fast`)."""
+
+from django.db.models import Case, F, Q, Value, When
 
 from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMethod
-from invoicing.selectors import (
-    bad_applications,
-    computed_open_amounts,
-    deposit_amount_problems,
-    deposit_remaining_by_customer,
-    open_balances_by_customer,
-    over_credited_lines,
-)
-from ledger import selectors as ledger_selectors
-from ledger.aggregates import money_sum
-from ledger.checks import CheckResult
-from ledger.models import SystemRole
-from ledger.money import ZERO, format_money
+from invoicing.selectors import integrity
+from ledger.aggregates import as_money, money_sum
+from ledger.checks import CheckResult, register_fast
+from ledger.models import Account, SystemRole
+from ledger.money import format_money
+
+MONEY_KINDS = (DocumentKind.PAYMENT, DocumentKind.REFUND)
 
 
 def check_receivable_ties_out() -> CheckResult:
     """Invariant 2: A/R control = sum of open amounts of posted documents, total and per customer."""
+    return _receivable(per_customer=True)
+
+
+@register_fast
+def check_receivable_total() -> CheckResult:
+    """Invariant 2, totals only (one query): the dashboard's live tie-out."""
+    return _receivable(per_customer=False)
+
+
+def _receivable(*, per_customer: bool) -> CheckResult:
     result = CheckResult("2", "A/R control equals the open items of posted documents")
-    control = ledger_selectors.account_balances_by_customer(SystemRole.RECEIVABLE)
-    subledger = open_balances_by_customer()
-    control_total = sum(control.values(), ZERO)
-    sub_total = sum(subledger.values(), ZERO)
+    books = (SystemRole.RECEIVABLE, 1, (integrity.posted_open_items(), F("balance_due")))
+    control, subledger = integrity.control_totals(*books)
     result.report.append(
-        f"A/R control {format_money(control_total)} vs subledger {format_money(sub_total)}"
+        f"A/R control {format_money(control)} vs subledger {format_money(subledger)}"
     )
-    if None in control and control[None] != 0:
-        result.problems.append(f"A/R lines without a customer: {format_money(control[None])}")
-    for customer_id in sorted(k for k in set(control) | set(subledger) if k is not None):
-        gl = control.get(customer_id, ZERO)
-        sub = subledger.get(customer_id, ZERO)
-        if gl != sub:
+    for customer_id, gl, sub in integrity.control_mismatches(*books) if per_customer else ():
+        if customer_id is None:
+            result.problems.append(f"A/R lines without a customer: {format_money(gl)}")
+        else:
             result.problems.append(
                 f"customer {customer_id}: control {format_money(gl)} != open items {format_money(sub)}"
             )
-    if control_total != sub_total:
+    if control != subledger:
         result.problems.append("A/R control total differs from the subledger total")
     return result
 
@@ -45,88 +49,96 @@ def check_receivable_ties_out() -> CheckResult:
 def check_open_amounts_in_range() -> CheckResult:
     """Invariant 4: no open amount crosses zero or exceeds its total; drafts and voids carry none."""
     result = CheckResult("4", "No open amount crosses zero or exceeds its document's total")
-    posted = Document.objects.filter(status=DocumentStatus.POSTED)
-    for number, total, open_ in posted.values_list("number", "grand_total", "balance_due"):
-        if total >= 0 and not (ZERO <= open_ <= total):
-            result.problems.append(f"{number}: open {open_} outside 0..{total}")
-        if total < 0 and not (total <= open_ <= ZERO):
-            result.problems.append(f"{number}: open {open_} outside {total}..0")
-    for number in (
-        Document.objects.exclude(status=DocumentStatus.POSTED)
-        .exclude(balance_due=0)
-        .values_list("number", flat=True)
+    positive_out = Q(grand_total__gte=0) & (
+        Q(balance_due__lt=0) | Q(balance_due__gt=F("grand_total"))
+    )
+    negative_out = Q(grand_total__lt=0) & (
+        Q(balance_due__gt=0) | Q(balance_due__lt=F("grand_total"))
+    )
+    outside = Document.objects.filter(status=DocumentStatus.POSTED).filter(
+        positive_out | negative_out
+    )
+    for number, total, open_ in outside.order_by("pk").values_list(
+        "number", "grand_total", "balance_due"
     ):
+        low, high = ("0", total) if total >= 0 else (total, "0")
+        result.problems.append(f"{number}: open {open_} outside {low}..{high}")
+    carrying = Document.objects.exclude(status=DocumentStatus.POSTED).exclude(balance_due=0)
+    for number in carrying.order_by("pk").values_list("number", flat=True):
         result.problems.append(f"{number}: not posted but carries an open amount")
     return result
 
 
+def _cash_role():
+    """The system role of the account a payment's or refund's method moves money through
+    (`PaymentMethod.cash_account_role`), as an SQL expression over the document's method."""
+    whens = [
+        When(method=method, then=Value(str(PaymentMethod.cash_account_role(method))))
+        for method in PaymentMethod.values
+    ]
+    return Case(*whens, default=Value(str(SystemRole.BANK)))
+
+
 def check_posted_documents_match_entries() -> CheckResult:
     """Invariant 6 on the document side: a posted document's entry moved A/R by its total,
-    and its totals still equal the sum of its lines."""
+    its totals still equal the sum of its lines, and a payment's or refund's entry moved
+    its method's cash account by its amount. Three aggregate queries and a count."""
     result = CheckResult("6", "Posted documents match their lines and their journal entries")
     docs = Document.objects.exclude(status=DocumentStatus.DRAFT).exclude(posting_entry=None)
-    docs = docs.prefetch_related("lines", "posting_entry__lines__account")
-    for doc in docs:
-        lines = list(doc.lines.all())
-        subtotal = sum((line.extended_amount for line in lines), ZERO)
-        tax = sum((line.tax_amount for line in lines), ZERO)
-        if doc.is_money:
-            _check_cash_side(doc, result)
-        elif subtotal != doc.subtotal or tax != doc.tax_total or subtotal + tax != doc.grand_total:
-            result.problems.append(f"{doc.number}: totals no longer equal its lines")
-        ar = sum(
-            (
-                line.debit - line.credit
-                for line in doc.posting_entry.lines.all()
-                if line.account.system_role == SystemRole.RECEIVABLE
-            ),
-            ZERO,
-        )
-        if ar != doc.grand_total:
-            result.problems.append(
-                f"{doc.number}: its entry moved A/R by {format_money(ar)}, not {format_money(doc.grand_total)}"
-            )
-    result.report.append(f"{len(docs)} posted or voided documents checked")
-    return result
-
-
-def _check_cash_side(doc, result: CheckResult) -> None:
-    """A posted payment debits, and a released refund credits, the account of its method
-    (Bank, Credit Card Clearing, or Customer Deposits for store credit) by its amount."""
-    role = PaymentMethod.cash_account_role(doc.method)
-    moved = sum(
-        (
-            line.debit - line.credit
-            for line in doc.posting_entry.lines.all()
-            if line.account.system_role == role
-        ),
-        ZERO,
+    lines = docs.exclude(kind__in=MONEY_KINDS).annotate(
+        lines_subtotal=money_sum("lines__extended_amount"),
+        lines_tax=money_sum("lines__tax_amount"),
     )
-    if moved != -doc.grand_total:
-        code = ledger_selectors.role_account_code(role)
-        result.problems.append(
-            f"{doc.number}: its entry moved {code} ({SystemRole(role).label}) by {format_money(moved)}, not {format_money(-doc.grand_total)}"
-        )
+    off = lines.filter(
+        ~Q(lines_subtotal=F("subtotal"))
+        | ~Q(lines_tax=F("tax_total"))
+        | ~Q(grand_total=as_money(F("lines_subtotal") + F("lines_tax")))
+    )
+    bad_totals = dict(off.values_list("pk", "number"))
+    moved = F("posting_entry__lines__debit") - F("posting_entry__lines__credit")
+    entries = docs.annotate(
+        ar=money_sum(
+            moved, filter=Q(posting_entry__lines__account__system_role=SystemRole.RECEIVABLE)
+        ),
+        cash=money_sum(moved, filter=Q(posting_entry__lines__account__system_role=_cash_role())),
+    )
+    wrong = entries.filter(
+        ~Q(ar=F("grand_total")) | (Q(kind__in=MONEY_KINDS) & ~Q(cash=-F("grand_total")))
+    )
+    codes = dict(
+        Account.objects.filter(system_role__isnull=False).values_list("system_role", "code")
+    )
+    rows = wrong.values_list("pk", "number", "kind", "method", "grand_total", "ar", "cash")
+    found = {pk: [] for pk in bad_totals}
+    for pk, number, kind, method, total, ar, cash in rows:
+        problems = found.setdefault(pk, [])
+        if kind in MONEY_KINDS and cash != -total:
+            role = PaymentMethod.cash_account_role(method)
+            problems.append(
+                f"{number}: its entry moved {codes.get(role)} ({SystemRole(role).label}) by {format_money(cash)}, not {format_money(-total)}"
+            )
+        if ar != total:
+            problems.append(
+                f"{number}: its entry moved A/R by {format_money(ar)}, not {format_money(total)}"
+            )
+    for pk in sorted(found):
+        if pk in bad_totals:
+            result.problems.append(f"{bad_totals[pk]}: totals no longer equal its lines")
+        result.problems.extend(found[pk])
+    result.report.append(f"{docs.count()} posted or voided documents checked")
+    return result
 
 
 def check_reservations() -> CheckResult:
     """What each credit holds for pending refunds equals those refunds, within its open amount."""
     result = CheckResult("4", "Pending refunds reserve no more than their credit's open amount")
-    pending = dict(
-        Document.objects.filter(kind=DocumentKind.REFUND, status=DocumentStatus.DRAFT)
-        .values("refund_of")
-        .annotate(total=money_sum("grand_total"))
-        .values_list("refund_of", "total")
-    )
-    for doc in Document.objects.filter(Q(reserved__gt=0) | Q(pk__in=pending.keys())):
-        if doc.reserved != pending.get(doc.pk, ZERO):
+    for number, reserved, pending, open_ in integrity.reservation_mismatches():
+        if reserved != pending:
             result.problems.append(
-                f"{doc.number}: reserves {doc.reserved} but pending refunds total {pending.get(doc.pk, ZERO)}"
+                f"{number}: reserves {reserved} but pending refunds total {pending}"
             )
-        if doc.reserved > -doc.balance_due:
-            result.problems.append(
-                f"{doc.number}: reserves {doc.reserved}, more than its open credit"
-            )
+        if reserved > -open_:
+            result.problems.append(f"{number}: reserves {reserved}, more than its open credit")
     return result
 
 
@@ -134,7 +146,7 @@ def check_credit_quantities() -> CheckResult:
     """Invariant 5: no invoice line is credited beyond its quantity, extended amount or tax
     over all its non-void memos."""
     result = CheckResult("5", "Credit memos never credit more of a line than was invoiced")
-    result.problems.extend(str(line) for line in over_credited_lines())
+    result.problems.extend(str(line) for line in integrity.over_credited_lines())
     return result
 
 
@@ -144,41 +156,51 @@ def check_applications() -> CheckResult:
     result = CheckResult(
         "4", "Applications pair a positive and a negative item; open amounts recompute"
     )
-    result.problems.extend(bad_applications())
-    computed = computed_open_amounts()
-    stored = dict(Document.objects.filter(pk__in=computed.keys()).values_list("pk", "balance_due"))
-    numbers = dict(Document.objects.filter(pk__in=computed.keys()).values_list("pk", "number"))
-    for pk, amount in computed.items():
-        if stored.get(pk) != amount:
-            result.problems.append(
-                f"{numbers[pk]}: stored open {stored.get(pk)} but total less applications is {amount}"
-            )
-    result.report.append(f"{len(computed)} open items recomputed from their applications")
+    result.problems.extend(integrity.bad_applications())
+    for number, stored, computed in integrity.open_amount_mismatches():
+        result.problems.append(
+            f"{number}: stored open {stored} but total less applications is {computed}"
+        )
+    recomputed = integrity.posted_open_items().exclude(posting_entry=None).count()
+    result.report.append(f"{recomputed} open items recomputed from their applications")
     return result
 
 
 def check_deposits_tie_out() -> CheckResult:
     """Invariant 3: the Customer Deposits account equals the unused deposit amounts, in total
     and per customer; each deposit's remaining equals its amount less what was used."""
+    return _deposits(per_customer=True)
+
+
+@register_fast
+def check_deposits_total() -> CheckResult:
+    """Invariant 3, totals only (one query): the dashboard's live tie-out."""
+    return _deposits(per_customer=False)
+
+
+def _deposits(*, per_customer: bool) -> CheckResult:
     result = CheckResult("3", "Customer Deposits equals the sum of unused deposits")
     # A liability: its balance is credit-positive.
-    control = {
-        k: -v for k, v in ledger_selectors.account_balances_by_customer(SystemRole.DEPOSITS).items()
-    }
-    held = deposit_remaining_by_customer()
-    control_total, held_total = sum(control.values(), ZERO), sum(held.values(), ZERO)
+    books = (SystemRole.DEPOSITS, -1, integrity.deposits_held())
+    control, held = integrity.control_totals(*books)
     result.report.append(
-        f"Customer Deposits {format_money(control_total)} vs unused deposits {format_money(held_total)}"
+        f"Customer Deposits {format_money(control)} vs unused deposits {format_money(held)}"
     )
-    if control.get(None):
-        result.problems.append(
-            f"Customer Deposits lines without a customer: {format_money(control[None])}"
-        )
-    for customer_id in sorted(k for k in set(control) | set(held) if k is not None):
-        if control.get(customer_id, ZERO) != held.get(customer_id, ZERO):
+    if not per_customer:
+        if control != held:
+            result.problems.append("Customer Deposits total differs from the unused deposits")
+        return result
+    for customer_id, gl, unused in integrity.control_mismatches(*books):
+        if customer_id is None:
             result.problems.append(
-                f"customer {customer_id}: Customer Deposits {format_money(control.get(customer_id, ZERO))} "
-                f"!= unused deposits {format_money(held.get(customer_id, ZERO))}"
+                f"Customer Deposits lines without a customer: {format_money(gl)}"
             )
-    result.problems.extend(deposit_amount_problems())
+        else:
+            result.problems.append(
+                f"customer {customer_id}: Customer Deposits {format_money(gl)} "
+                f"!= unused deposits {format_money(unused)}"
+            )
+    if control != held and result.ok:
+        result.problems.append("Customer Deposits total differs from the unused deposits")
+    result.problems.extend(integrity.deposit_problems())
     return result
