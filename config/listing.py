@@ -37,6 +37,26 @@ if not hasattr(tables_utils.signature, "__wrapped__"):
     tables_utils.signature = _signature_once_per_function(tables_utils.signature)
 
 
+# The listings' table template: django-tables2's, with cell attributes computed per column.
+TABLE_TEMPLATE = "_table.html"
+
+
+def cell_attrs_once(table):
+    """Give each column of `table` its cells' HTML attributes, computed once
+    (`column.td_html`, used by TABLE_TEMPLATE); django-tables2 recomputes them for every
+    cell. A column whose cell attributes are callables (they may depend on the row) is
+    left to the per-cell path."""
+    shared = table.attrs.get("td", {})
+    for column in table.columns:
+        own = column.column.attrs
+        td = own.get("td", own.get("cell", {}))
+        if any(callable(v) for v in (*shared.values(), *td.values())):
+            column.td_html = None
+        else:
+            column.td_html = column.attrs["td"].as_html()
+    return table
+
+
 class FilteredTableView(ExportListingMixin, SingleTableMixin, FilterView):
     # The table paginates (one COUNT). `paginate_by` stays unset: ListView would page the
     # same rows again for a `page_obj` no template uses, and count them a second time.
@@ -46,6 +66,12 @@ class FilteredTableView(ExportListingMixin, SingleTableMixin, FilterView):
 
     def get_queryset(self):
         return self.selector()
+
+    def get_table_kwargs(self):
+        return {"template_name": TABLE_TEMPLATE, **super().get_table_kwargs()}
+
+    def get_table(self, **kwargs):
+        return cell_attrs_once(super().get_table(**kwargs))
 
     def get_template_names(self):
         if self.request.htmx:

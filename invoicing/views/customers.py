@@ -7,7 +7,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django_tables2 import RequestConfig
 
-from config.listing import table_page
+from config.listing import TABLE_TEMPLATE, cell_attrs_once, table_page
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.tables import CustomerTable
@@ -29,8 +29,11 @@ def customer_detail_view(request, pk):
         customer = selectors.customer_summary(pk)
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
-    documents = CustomerDocumentTable(selectors.customer_documents(customer))
+    documents = CustomerDocumentTable(
+        selectors.customer_documents(customer), template_name=TABLE_TEMPLATE
+    )
     RequestConfig(request, paginate={"per_page": 25}).configure(documents)
+    cell_attrs_once(documents)
     return TemplateResponse(
         request,
         "customers/customer_detail.html",
