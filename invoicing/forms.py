@@ -1,5 +1,6 @@
 """Forms of the invoice editor: a header form and a formset of lines."""
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from ledger.money import ZERO
 
 # The picker's rows: one "Amount to apply" per open item, submitted as amount_<pk>.
 AMOUNT_NAME = re.compile(r"amount_(\d{1,18})\Z")
+AMOUNT_PK = re.compile(r"\d{1,18}\Z")
 PICKER_PAGE_SIZE = 25
 
 # No reason is preselected: a rep who doesn't choose gets asked, rather than a silent "Return".
@@ -219,16 +221,28 @@ class AllocationForm(forms.Form):
         self.filled = None
 
     def _typed_amounts(self) -> dict[int, str]:
-        """{pk: what was typed} for every non-blank `amount_<pk>` the form carries."""
+        """{pk: what was typed}: the amounts carried from other pages (one hidden field,
+        `carried`, so thousands of filled rows stay within Django's limit on the number of
+        fields), then every `amount_<pk>` on screen, which wins (blank clears it)."""
         if not self.is_bound:
             return {}
         typed = {}
+        try:
+            carried = json.loads(self.data.get("carried") or "{}")
+        except ValueError:
+            carried = {}
+        if isinstance(carried, dict):
+            for key, raw in carried.items():
+                if AMOUNT_PK.match(str(key)) and isinstance(raw, str) and raw.strip():
+                    typed[int(key)] = raw.strip()
         for name in self.data:
             match = AMOUNT_NAME.match(name)
             if match:
                 raw = (self.data.get(name) or "").strip()
                 if raw:
                     typed[int(match[1])] = raw
+                else:
+                    typed.pop(int(match[1]), None)
         return typed
 
     @property
@@ -358,15 +372,21 @@ class AllocationForm(forms.Form):
             for doc in self.page_docs
         ]
 
-    def carried(self) -> list[tuple[int, str]]:
-        """(pk, typed) of amounts on rows not on screen, kept as hidden inputs."""
+    def carried(self) -> dict[int, str]:
+        """{pk: typed} of amounts on rows not on screen (rows no longer open dropped)."""
         shown = {doc.pk for doc in self.page_docs}
         checked = hasattr(self, "cleaned_data")
-        return [
-            (pk, raw)
+        return {
+            pk: raw
             for pk, raw in self.typed.items()
             if pk not in shown and (pk in self.documents or not checked)
-        ]
+        }
+
+    def carried_json(self) -> str:
+        """`carried` as the value of the one hidden field that takes it to the next request."""
+        return json.dumps(
+            {str(pk): raw for pk, raw in self.carried().items()}, separators=(",", ":")
+        )
 
     def other_page_errors(self) -> list[tuple[object, list[str]]]:
         """(document, errors) of rows with an error that are not on screen."""

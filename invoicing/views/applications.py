@@ -145,7 +145,7 @@ def _fill_or_clear(data, action: str, available, counterparts):
     """ "Apply oldest first" fills the amounts from what is available, over all the open
     items (not only the page on screen); "Clear" empties them. Returns (rows filled,
     total) after a fill."""
-    for name in [name for name in data if AMOUNT_NAME.match(name)]:
+    for name in [name for name in data if AMOUNT_NAME.match(name) or name == "carried"]:
         del data[name]
     if action != "fill":
         return None

@@ -5,9 +5,11 @@ of rows on other pages listed, and a number of queries that doesn't grow with th
 invoices (10 vs 10,000)."""
 
 import datetime
+import json
 import re
 from decimal import Decimal
 from functools import partial
+from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -76,6 +78,12 @@ def bulk_open_invoices(template: Document, n: int) -> list[int]:
 def fields(html: str, form_id: str) -> dict[str, str]:
     """What the browser would send back from that form of `html`."""
     return form_data(SimpleNamespace(content=html.encode()), form_id)
+
+
+def carried(html: str) -> dict[int, str]:
+    """The amounts the page carries for rows not on screen (its one hidden field)."""
+    value = re.search(r'name="carried" value="([^"]*)"', html)[1]
+    return {int(pk): raw for pk, raw in json.loads(unescape(value)).items()}
 
 
 def rows_on(html: str) -> list[int]:
@@ -151,7 +159,7 @@ def test_amounts_typed_on_two_pages_are_both_applied(rep_client, rep, poster, cu
     assert page2.status_code == 200
     html = page2.content.decode()
     assert rows_on(html) == [d.pk for d in docs[25:]]
-    assert f'<input type="hidden" name="amount_{first.pk}" value="60">' in html
+    assert carried(html) == {first.pk: "60"}
     assert 'id="applying">60.00<' in html and 'id="remaining">440.00<' in html
     assert 'id="applying-elsewhere">1 (1 on other pages)<' in html
 
@@ -177,7 +185,7 @@ def test_typing_counts_amounts_on_other_pages_in_the_live_summary(
         "key": "k",
         "shown_q": "",
         "page": "1",
-        f"amount_{docs[28].pk}": "100",  # page 2, carried
+        "carried": json.dumps({str(docs[28].pk): "100"}),  # typed on page 2
         f"amount_{docs[0].pk}": "25",
     }
     response = post(
@@ -211,7 +219,7 @@ def test_a_search_keeps_the_amounts_typed_before_it(rep_client, rep, poster, cus
     assert html.startswith('\n  <div id="allocation-list">') or 'id="allocation-list"' in html[:80]
     assert rows_on(html) == [docs[3].pk]
     assert f'name="amount_{docs[3].pk}" value="30"' in html
-    assert f'<input type="hidden" name="amount_{docs[0].pk}" value="10">' in html
+    assert carried(html) == {docs[0].pk: "10"}
     assert f'name="shown_q" value="{docs[3].number}"' in html
 
 
@@ -251,9 +259,11 @@ def test_apply_oldest_first_fills_over_all_pages_and_says_what_it_did(
     html = post(rep_client, memo, data, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="allocation-rows"' in html[:60]
     assert f'name="amount_{docs[0].pk}" value="100.00"' in html
-    assert f'<input type="hidden" name="amount_{docs[26].pk}" value="100.00">' in html
-    assert f'<input type="hidden" name="amount_{docs[27].pk}" value="50.00">' in html
-    assert f"amount_{docs[28].pk}" not in html
+    assert carried(html) == {
+        docs[25].pk: "100.00",
+        docs[26].pk: "100.00",
+        docs[27].pk: "50.00",
+    }
     assert "Apply oldest first: 2,750.00 to 28 invoices" in html
     assert "(3 of them on later pages)" in html
     assert 'id="remaining">0.00<' in html
@@ -268,13 +278,37 @@ def test_apply_oldest_first_fills_over_all_pages_and_says_what_it_did(
     ledger_ok()
 
 
+def test_apply_oldest_first_over_1500_invoices_applies_them_all_in_a_small_form(
+    rep_client, rep, poster, customer
+):
+    """A credit that covers 1,500 open invoices: the fill (past the first hundred, so by
+    the running-total query) carries 1,475 amounts in one hidden field — the form stays far
+    below Django's 1,000-field limit — and Apply applies all 1,500."""
+    (first,) = invoices(customer, 1, rep=rep, poster=poster)
+    bulk_open_invoices(first, 1_499)
+    memo = credit_memo(customer, "150000.00", by=rep, post_by=poster)
+    data = fields(rep_client.get(apply_url(memo)).content.decode(), "apply-form")
+    data["action"] = "fill"
+    html = post(rep_client, memo, data).content.decode()
+    assert "Apply oldest first: 150,000.00 to 1500 invoices" in html
+    assert len(carried(html)) == 1_475
+    data = fields(html, "apply-form")
+    assert len(data) < 100
+    data["action"] = "apply"
+    assert post(rep_client, memo, data).status_code == 302
+    assert Application.objects.count() == 1_500
+    assert fresh(memo).balance_due == 0
+
+
 def test_clear_empties_every_page(rep_client, rep, poster, customer):
     docs = invoices(customer, 3, rep=rep, poster=poster)
     memo = credit_memo(customer, "500.00", by=rep, post_by=poster)
     data = {"date": "2026-11-20", "key": "k", "action": "clear", "page": "1", "shown_q": ""}
-    data.update({f"amount_{d.pk}": "10" for d in docs})
+    data.update({f"amount_{d.pk}": "10" for d in docs[:2]})
+    data["carried"] = json.dumps({str(docs[2].pk): "10"})  # typed on another page
     html = post(rep_client, memo, data, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="applying">0.00<' in html and 'value="10"' not in html
+    assert carried(html) == {}
 
 
 # --- errors next to the right row ------------------------------------------------------------
@@ -304,7 +338,7 @@ def test_an_error_on_another_page_is_listed_with_a_way_to_show_its_row(
     assert rows_on(shown) == [late.pk]
     row_error = shown.split(f'id="rowerr-{late.pk}"')[1].split("</div></div>")[0]
     assert "More than" in row_error
-    assert f'<input type="hidden" name="amount_{docs[0].pk}" value="10">' in shown
+    assert carried(shown) == {docs[0].pk: "10"}
     assert 'id="other-page-errors"' not in shown
 
 
@@ -337,7 +371,7 @@ def test_an_amount_on_an_invoice_no_longer_open_is_refused_once(rep_client, rep,
     assert response.status_code == 400
     html = response.content.decode()
     assert f"{docs[1].number} is no longer open" in html
-    assert f"amount_{docs[1].pk}" not in html
+    assert f"amount_{docs[1].pk}" not in html and docs[1].pk not in carried(html)
     data = fields(html, "apply-form")
     data["action"] = "apply"
     assert post(rep_client, memo, data).status_code == 302
