@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
-from django.views.generic import RedirectView
 
 from config import errors, security, two_factor
 from customers import urls as customer_urls
@@ -11,13 +10,14 @@ from invoicing.urls import (
     payment_urlpatterns,
     report_urlpatterns,
 )
+from invoicing.views import reports
 from ledger.urls import report_urlpatterns as ledger_report_urlpatterns
 
 admin.site.site_header = "Credit Desk — Accountants"
 admin.site.site_title = "Credit Desk admin"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="invoicing:list", permanent=False), name="home"),
+    path("", reports.dashboard_view, name="home"),
     path("login/", security.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Your account: password and two-factor sign-in (config/two_factor.py).

@@ -43,6 +43,15 @@ def reseed_reference_data():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: ids start again after a rollback, so a value
+    cached under the books' version (the dashboard's trend) could outlive its test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_after_flush(request):
     """Transactional tests (threads, live server) end with a flush that empties every table,
     data migrations' rows included; put the reference data back before each of them."""

@@ -675,7 +675,7 @@ def print_body(w, obj):
 
 
 EXPECTATIONS: dict[str, Expect] = {
-    "home": Expect(no_args),
+    "home": Expect(no_args, post=False),
     # login and logout are checked by test_login_and_logout_answer_every_role.
     "login": Expect(no_args),
     "logout": Expect(no_args),

@@ -332,6 +332,20 @@ def aging_totals(as_of: datetime.date, *, buckets: Buckets = Buckets()) -> Aging
     return whole
 
 
+def receivable_split(as_of: datetime.date) -> tuple[Decimal, Decimal]:
+    """(open items' total, what of it is owed past due) as of `as_of`: one aggregate over
+    the same items as the aging, for the dashboard's trend."""
+    params: dict = {"as_of": as_of}
+    tail = (
+        "SELECT ROUND(COALESCE(SUM(amount), 0), 2), ROUND(COALESCE(SUM(amount) FILTER "
+        "(WHERE owed = 1 AND age_date < %(as_of)s), 0), 2) FROM moves"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("".join((_moves_sql(""), tail)), params)
+        total, overdue = cursor.fetchone()
+    return rounded(total), rounded(overdue)
+
+
 def aging_items(
     as_of: datetime.date,
     *,

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET
 from config.exports import SafeTableExport
 from customers.models import Customer
 from invoicing.models import DocumentKind
-from invoicing.selectors import aging
+from invoicing.selectors import aging, dashboard
+from ledger.checks import run_fast
 from ledger.models import SystemRole
 from ledger.money import ZERO
 from ledger.selectors import account_balance
@@ -230,3 +231,54 @@ def aging_view(request):
         (f"Export {fmt.upper()}", _query(params, export=fmt)) for fmt in SafeTableExport.ALLOWED
     ]
     return TemplateResponse(request, "invoicing/reports/aging.html", context)
+
+
+# --- home: the dashboard ---------------------------------------------------------------------
+
+CHART_W, CHART_H, CHART_TOP = 600, 180, 10
+
+
+def _trend_chart(points) -> dict:
+    """Bars of the trend (current below, overdue on top), in SVG units computed here so
+    the template only places them. Negative parts (credits exceeding) draw as zero."""
+    peak = max([max(p.current, ZERO) + max(p.overdue, ZERO) for p in points] + [Decimal(1)])
+    slot = Decimal(CHART_W) / len(points)
+    bars = []
+    for i, point in enumerate(points):
+        current = max(point.current, ZERO) / peak * CHART_H
+        overdue = max(point.overdue, ZERO) / peak * CHART_H
+        x = slot * i + slot / 5
+        bars.append(
+            {
+                "point": point,
+                "x": round(x, 1),
+                "width": round(slot * 3 / 5, 1),
+                "current_y": round(CHART_TOP + CHART_H - current, 1),
+                "current_h": round(current, 1),
+                "overdue_y": round(CHART_TOP + CHART_H - current - overdue, 1),
+                "overdue_h": round(overdue, 1),
+                "label_x": round(x + slot * 3 / 10, 1),
+            }
+        )
+    return {
+        "bars": bars,
+        "width": CHART_W,
+        "height": CHART_TOP + CHART_H + 24,
+        "base_y": CHART_TOP + CHART_H,
+        "label_y": CHART_TOP + CHART_H + 16,
+        "peak": peak,
+    }
+
+
+@require_GET
+def dashboard_view(request):
+    today = timezone.localdate()
+    points = dashboard.trend(today)
+    context = {
+        "today": today,
+        "figures": dashboard.figures(today),
+        "tie_outs": run_fast(),
+        "chart": _trend_chart(points),
+        "nav_section": "home",
+    }
+    return TemplateResponse(request, "invoicing/reports/dashboard.html", context)
