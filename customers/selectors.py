@@ -48,3 +48,16 @@ def customer_match_q(text: str, field: str = "customer") -> Q:
     if text.isdigit():
         match |= Q(**{f"{field}_id": int(text)})
     return match
+
+
+def customer_named(text: str) -> Customer | None:
+    """The one customer `text` names exactly — its id (links: `?customer=12`) or its code
+    (what the autocomplete puts in the field) — or None."""
+    text = text.strip()
+    if not text:
+        return None
+    rows = Customer.objects.filter(code__iexact=text)
+    if text.isdigit():
+        rows = Customer.objects.filter(pk=int(text)) | rows
+    found = list(rows.order_by("pk")[:1])
+    return found[0] if found else None

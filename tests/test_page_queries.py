@@ -233,3 +233,19 @@ def test_long_documents_page_their_lines_and_applications(rep, poster, poster_cl
     assert "Applications 1–100 of 150" in page
     assert len(page) < 150_000
     assert queries(poster_client, credit.get_absolute_url())[0] <= LIMIT
+
+
+@pytest.mark.django_db
+def test_record_payment_asks_for_the_customer_with_the_autocomplete(rep_client):
+    """Record Payment without a customer asks which one with the autocomplete (not a
+    <select> of every customer); the code typed (or the id of a link) opens the form."""
+    alpha = CustomerFactory(code="ALP", name="Alpha Prints")
+    url = reverse("payments:create")
+    page = rep_client.get(url).content.decode()
+    assert 'role="combobox"' in page and "<select" not in page.split('id="main"')[1]
+    assert "Alpha Prints" not in page
+    for typed in ("alp", str(alpha.pk)):
+        page = rep_client.get(url, {"customer": typed}).content.decode()
+        assert "allocation-rows" in page, typed
+    page = rep_client.get(url, {"customer": "nobody"}).content.decode()
+    assert "No customer has the code “nobody”" in page

@@ -15,7 +15,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
+from customers import selectors as customer_selectors
 from customers.models import Customer
+from customers.widgets import CustomerSearchInput
 from invoicing import selectors
 from invoicing.models import Deposit, DepositRefund, Document
 from invoicing.policies import decide, require_drafting
@@ -43,9 +45,9 @@ def _get_deposit_refund(pk) -> DepositRefund:
 
 
 def _customer_from_query(request) -> Customer | None:
-    """The customer of `?customer=<pk>` (a "New …" button on the customer's page), or None."""
-    customer_id = request.GET.get("customer", "")
-    return Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    """The customer of `?customer=<pk>` (a "New …" button on the customer's page) or
+    `?customer=<code>` (the customer autocomplete), or None."""
+    return customer_selectors.customer_named(request.GET.get("customer", "")[:100])
 
 
 def _for_customer(**pick_context):
@@ -60,8 +62,14 @@ def _for_customer(**pick_context):
             customer = _customer_from_query(request)
             if customer is not None:
                 return view(request, customer)
-            customers = Customer.objects.filter(is_active=True).order_by("name")
-            context = {"customers": customers, **pick_context}
+            # Which customer: the autocomplete, never a list of every customer.
+            typed = request.GET.get("customer", "").strip()
+            field = CustomerSearchInput(attrs={"id": "id_customer", "required": True})
+            context = {
+                "customer_field": field.render("customer", typed),
+                "not_found": typed,
+                **pick_context,
+            }
             return TemplateResponse(request, "invoicing/payment_pick_customer.html", context)
 
         return page
