@@ -4,6 +4,8 @@ Each check is a fixed number of aggregate queries that return only mismatches
 (invoicing.selectors.integrity); the totals tie-outs are also registered as the fast
 checks (`check_ledger --fast`, `ledger.checks.run_fast`)."""
 
+from dataclasses import dataclass
+
 from django.db.models import Case, F, Q, Value, When
 
 from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMethod
@@ -16,34 +18,83 @@ from ledger.money import format_money
 MONEY_KINDS = (DocumentKind.PAYMENT, DocumentKind.REFUND)
 
 
+@dataclass(frozen=True)
+class _TieOut:
+    """A control account tied to a subledger: what check_ledger says about it."""
+
+    invariant: str
+    title: str
+    control: str  # the account, as the report names it
+    subledger: str  # the subledger, as the report names it
+    lines: str  # the account, as "… lines without a customer" names it
+    per_customer: str  # "customer N: <this> X != <owed> Y"
+    owed: str
+    role: str
+    sign: int  # 1 debit-positive (an asset), -1 credit-positive (a liability)
+    total: str  # the problem when the totals differ
+
+
+RECEIVABLE = _TieOut(
+    "2",
+    "A/R control equals the open items of posted documents",
+    "A/R control",
+    "subledger",
+    "A/R",
+    "control",
+    "open items",
+    SystemRole.RECEIVABLE,
+    1,
+    "A/R control total differs from the subledger total",
+)
+DEPOSITS = _TieOut(
+    "3",
+    "Customer Deposits equals the sum of unused deposits",
+    "Customer Deposits",
+    "unused deposits",
+    "Customer Deposits",
+    "Customer Deposits",
+    "unused deposits",
+    SystemRole.DEPOSITS,
+    -1,
+    "Customer Deposits total differs from the unused deposits",
+)
+
+
+def _tie_out(what: _TieOut, subledger, *, per_customer: bool) -> CheckResult:
+    """Totals (one query) and, `per_customer`, each customer whose control lines don't add
+    up to their subledger amount (one more); lines naming no customer are a problem."""
+    result = CheckResult(what.invariant, what.title)
+    books = (what.role, what.sign, subledger)
+    control, sub = integrity.control_totals(*books)
+    result.report.append(
+        f"{what.control} {format_money(control)} vs {what.subledger} {format_money(sub)}"
+    )
+    for customer_id, gl, owed in integrity.control_mismatches(*books) if per_customer else ():
+        if customer_id is None:
+            result.problems.append(f"{what.lines} lines without a customer: {format_money(gl)}")
+        else:
+            result.problems.append(
+                f"customer {customer_id}: {what.per_customer} {format_money(gl)} != "
+                f"{what.owed} {format_money(owed)}"
+            )
+    if control != sub:
+        result.problems.append(what.total)
+    return result
+
+
 def check_receivable_ties_out() -> CheckResult:
     """Invariant 2: A/R control = sum of open amounts of posted documents, total and per customer."""
-    return _receivable(per_customer=True)
+    return _tie_out(RECEIVABLE, _open_items(), per_customer=True)
 
 
 @register_fast
 def check_receivable_total() -> CheckResult:
     """Invariant 2, totals only (one query): the dashboard's live tie-out."""
-    return _receivable(per_customer=False)
+    return _tie_out(RECEIVABLE, _open_items(), per_customer=False)
 
 
-def _receivable(*, per_customer: bool) -> CheckResult:
-    result = CheckResult("2", "A/R control equals the open items of posted documents")
-    books = (SystemRole.RECEIVABLE, 1, (integrity.posted_open_items(), F("balance_due")))
-    control, subledger = integrity.control_totals(*books)
-    result.report.append(
-        f"A/R control {format_money(control)} vs subledger {format_money(subledger)}"
-    )
-    for customer_id, gl, sub in integrity.control_mismatches(*books) if per_customer else ():
-        if customer_id is None:
-            result.problems.append(f"A/R lines without a customer: {format_money(gl)}")
-        else:
-            result.problems.append(
-                f"customer {customer_id}: control {format_money(gl)} != open items {format_money(sub)}"
-            )
-    if control != subledger:
-        result.problems.append("A/R control total differs from the subledger total")
-    return result
+def _open_items():
+    return integrity.posted_open_items(), F("balance_due")
 
 
 def check_open_amounts_in_range() -> CheckResult:
@@ -169,38 +220,12 @@ def check_applications() -> CheckResult:
 def check_deposits_tie_out() -> CheckResult:
     """Invariant 3: the Customer Deposits account equals the unused deposit amounts, in total
     and per customer; each deposit's remaining equals its amount less what was used."""
-    return _deposits(per_customer=True)
+    result = _tie_out(DEPOSITS, integrity.deposits_held(), per_customer=True)
+    result.problems.extend(integrity.deposit_problems())
+    return result
 
 
 @register_fast
 def check_deposits_total() -> CheckResult:
     """Invariant 3, totals only (one query): the dashboard's live tie-out."""
-    return _deposits(per_customer=False)
-
-
-def _deposits(*, per_customer: bool) -> CheckResult:
-    result = CheckResult("3", "Customer Deposits equals the sum of unused deposits")
-    # A liability: its balance is credit-positive.
-    books = (SystemRole.DEPOSITS, -1, integrity.deposits_held())
-    control, held = integrity.control_totals(*books)
-    result.report.append(
-        f"Customer Deposits {format_money(control)} vs unused deposits {format_money(held)}"
-    )
-    if not per_customer:
-        if control != held:
-            result.problems.append("Customer Deposits total differs from the unused deposits")
-        return result
-    for customer_id, gl, unused in integrity.control_mismatches(*books):
-        if customer_id is None:
-            result.problems.append(
-                f"Customer Deposits lines without a customer: {format_money(gl)}"
-            )
-        else:
-            result.problems.append(
-                f"customer {customer_id}: Customer Deposits {format_money(gl)} "
-                f"!= unused deposits {format_money(unused)}"
-            )
-    if control != held and result.ok:
-        result.problems.append("Customer Deposits total differs from the unused deposits")
-    result.problems.extend(integrity.deposit_problems())
-    return result
+    return _tie_out(DEPOSITS, integrity.deposits_held(), per_customer=False)
