@@ -24,15 +24,21 @@ def books_closed_through() -> Subquery:
     return Subquery(LedgerSettings.objects.filter(pk=1).values("books_closed_through")[:1])
 
 
-# A text fingerprint of every system-role account, computed by the database (PostgreSQL):
+# A text fingerprint of every system-role account, computed by the database:
 # `ledger.services.posting_state` reads it in the posting's settings statement, so the
 # per-process cache below is checked against the database in every posting transaction,
 # at no extra query, whichever gunicorn process changed the chart (or a test flushed it).
-SYSTEM_ACCOUNTS_FINGERPRINT = (
-    "SELECT string_agg(id::text || ':' || system_role || ':' || is_active::text || ':' "  # noqa: S608 - our table
-    "|| code || ':' || name, ',' ORDER BY id) "
-    f"FROM {Account._meta.db_table} WHERE system_role IS NOT NULL"
-)
+_FINGERPRINT_ROW = "id || ':' || system_role || ':' || is_active || ':' || code || ':' || name"
+SYSTEM_ACCOUNTS_FINGERPRINT = {
+    "postgresql": (
+        f"SELECT string_agg({_FINGERPRINT_ROW.replace('is_active', 'is_active::text')}, ',' "  # noqa: S608 - our table
+        f"ORDER BY id) FROM {Account._meta.db_table} WHERE system_role IS NOT NULL"
+    ),
+    "sqlite": (
+        f"SELECT group_concat(r, ',') FROM (SELECT {_FINGERPRINT_ROW} AS r "  # noqa: S608 - our table
+        f"FROM {Account._meta.db_table} WHERE system_role IS NOT NULL ORDER BY id)"
+    ),
+}
 _cached: dict = {"fingerprint": None, "accounts": {}}
 
 

@@ -2,6 +2,7 @@
 written once; corrections are reversing entries."""
 
 import datetime
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,20 +94,25 @@ def posting_state() -> PostingState:
     writers.) The same statement reads the system accounts' fingerprint."""
     from ledger.selectors import SYSTEM_ACCOUNTS_FINGERPRINT
 
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        sql = (
-            f"SELECT books_closed_through, ({SYSTEM_ACCOUNTS_FINGERPRINT}) "  # noqa: S608 - our tables
-            f"FROM {LedgerSettings._meta.db_table} WHERE id = 1 FOR SHARE"
-        )
-        with connection.cursor() as cursor:
+    fingerprint = SYSTEM_ACCOUNTS_FINGERPRINT.get(connection.vendor)
+    if fingerprint is None:
+        return PostingState(closed=LedgerSettings.load().books_closed_through)
+    lock = " FOR SHARE" if connection.vendor == "postgresql" and connection.in_atomic_block else ""
+    sql = (
+        f"SELECT books_closed_through, ({fingerprint}) "  # noqa: S608 - our tables
+        f"FROM {LedgerSettings._meta.db_table} WHERE id = 1{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+        if row is None:  # no settings row yet (a flushed database): make it, read again
+            LedgerSettings.load()
             cursor.execute(sql)
             row = cursor.fetchone()
-            if row is None:  # no settings row yet (a flushed database): make it, read again
-                LedgerSettings.load()
-                cursor.execute(sql)
-                row = cursor.fetchone()
-        return PostingState(closed=row[0], accounts=row[1])
-    return PostingState(closed=LedgerSettings.load().books_closed_through)
+    closed = row[0]
+    if isinstance(closed, str):  # SQLite returns the raw column from a raw query
+        closed = datetime.date.fromisoformat(closed)
+    return PostingState(closed=closed, accounts=row[1])
 
 
 def ensure_period_open(date: datetime.date, state: PostingState | None = None) -> None:
@@ -216,9 +222,80 @@ def audit_log(*, by, action: AuditAction, target=None, target_ref: str = "", amo
     return event
 
 
-def audit_write(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Save audit events in one INSERT."""
-    return AuditEvent.objects.bulk_create(events) if events else []
+@dataclass(frozen=True)
+class AuditRow:
+    """An audit event as plain values, for writing many at once (`audit_write`) without a
+    model instance each: what `audit_event` fills in, by id."""
+
+    actor_id: int | None
+    action: AuditAction
+    target_type_id: int | None
+    target_id: int | None
+    target_ref: str
+    amount: Decimal | None
+    detail: dict
+
+
+def audit_row_for(*, by, action: AuditAction, target, target_ref: str, amount, **detail):
+    """`audit_event` as an AuditRow (the same checks and the same reference cut)."""
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"audit_log needs an AuditAction, not {action!r}.")
+    return AuditRow(
+        actor_id=by.pk if (by is not None and by.is_authenticated) else None,
+        action=action,
+        target_type_id=ContentType.objects.get_for_model(target).pk,
+        target_id=target.pk,
+        target_ref=_fit(AuditEvent, "target_ref", target_ref or str(target)),
+        amount=amount,
+        detail=detail,
+    )
+
+
+def audit_write(events: list) -> None:
+    """Save audit events (AuditEvent instances or AuditRows) in one INSERT: on PostgreSQL
+    from unnest(…), elsewhere bulk_create."""
+    if not events:
+        return
+    rows = [
+        e
+        if isinstance(e, AuditRow)
+        else AuditRow(
+            e.actor_id, e.action, e.target_type_id, e.target_id, e.target_ref, e.amount, e.detail
+        )
+        for e in events
+    ]
+    if connection.vendor != "postgresql":
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                actor_id=r.actor_id,
+                action=r.action,
+                target_type_id=r.target_type_id,
+                target_id=r.target_id,
+                target_ref=r.target_ref,
+                amount=r.amount,
+                detail=r.detail,
+            )
+            for r in rows
+        )
+        return
+    encoder = AuditEvent._meta.get_field("detail").encoder
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AuditEvent._meta.db_table} "  # noqa: S608 - our table
+            "(at, actor_id, action, target_type_id, target_id, target_ref, amount, detail) "
+            "SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], "
+            "%s::text[], %s::numeric[], %s::jsonb[])",
+            [
+                timezone.now(),
+                [r.actor_id for r in rows],
+                [str(r.action) for r in rows],
+                [r.target_type_id for r in rows],
+                [r.target_id for r in rows],
+                [r.target_ref for r in rows],
+                [r.amount for r in rows],
+                [json.dumps(r.detail, cls=encoder) for r in rows],
+            ],
+        )
 
 
 def journal_entry_post(
@@ -306,6 +383,35 @@ def _entry_lines(entry: JournalEntry, legs: list[Leg]) -> list[JournalLine]:
     ]
 
 
+def _insert_lines(rows) -> None:
+    """Journal lines (entry id, account id, customer id, debit, credit, memo) in one
+    INSERT: on PostgreSQL from unnest(…) without a model instance per line."""
+    if connection.vendor != "postgresql":
+        JournalLine.objects.bulk_create(
+            JournalLine(
+                entry_id=entry,
+                account_id=account,
+                customer_id=customer,
+                debit=debit,
+                credit=credit,
+                memo=_fit(JournalLine, "memo", memo),
+            )
+            for entry, account, customer, debit, credit, memo in rows
+        )
+        return
+    limit = JournalLine._meta.get_field("memo").max_length
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 6
+    columns[5] = [m if len(m) <= limit else m[: limit - 1] + "…" for m in columns[5]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {JournalLine._meta.db_table} "  # noqa: S608 - our table
+            "(entry_id, account_id, customer_id, debit, credit, memo) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[], "
+            "%s::numeric[], %s::text[])",
+            columns,
+        )
+
+
 def journal_entries_post_many(
     *, entries: list[dict], by, state: PostingState, audit_into: list
 ) -> list[JournalEntry]:
@@ -326,16 +432,19 @@ def journal_entries_post_many(
         )
         for spec in entries
     )
-    JournalLine.objects.bulk_create(
-        line
-        for entry, spec in zip(made, entries, strict=True)
-        for line in _entry_lines(entry, spec["legs"])
+    _insert_lines(
+        [
+            (entry.pk, leg.account.pk, leg.customer_id, leg.debit, leg.credit, leg.memo)
+            for entry, spec in zip(made, entries, strict=True)
+            for leg in spec["legs"]
+        ]
     )
     audit_into.extend(
-        audit_event(
+        audit_row_for(
             by=by,
             action=AuditAction.JOURNAL_ENTRY_POSTED,
             target=entry,
+            target_ref="",
             amount=total,
             memo=spec["memo"],
         )

@@ -4,6 +4,7 @@ service accepts as lines, and the entry posting writes (shown before posting).""
 
 import datetime
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -47,19 +48,19 @@ from invoicing.services.base import (
     post_entry,
     posted_fields,
     service,
-    stamp_posted,
     transfer_legs,
 )
 from invoicing.services.deposits import _deposit_unapply
 from invoicing.services.payments import _after_post
 from ledger.exceptions import LedgerError
 from ledger.idempotency import Claim
-from ledger.models import SystemRole
+from ledger.models import Account, SystemRole
 from ledger.money import ZERO, clean_amount, clean_quantity
 from ledger.selectors import system_accounts
 from ledger.services import (
     Leg,
     _check_legs,
+    audit_row_for,
     audit_write,
     build_legs,
     check_business_date,
@@ -251,12 +252,12 @@ def posting_legs(document: Document, *, lines=None, fingerprint=None) -> list[Le
     )
     rows = [(accounts[SystemRole.RECEIVABLE], document.customer_id, document.grand_total)]
     if lines is None:
-        lines = _lines_for_posting([document]).get(document.pk, [])
+        lines = _lines_for_posting([document], full_accounts=True).get(document.pk, [])
     for line in lines:
         if document.kind == DocumentKind.CREDIT_MEMO:
-            account = line.item.credit_account or accounts[SystemRole.SALES_RETURNS]
+            account = line.credit_account or accounts[SystemRole.SALES_RETURNS]
         else:
-            account = line.item.income_account
+            account = line.income_account
         rows.append((account, None, -line.extended_amount))
         if line.tax_amount:
             rows.append((accounts[SystemRole.SALES_TAX], None, -line.tax_amount))
@@ -286,19 +287,46 @@ def _lock_for_posting(ids) -> dict[int, Document]:
     return {doc.pk: doc for doc in rows}
 
 
-def _lines_for_posting(documents) -> dict[int, list[DocumentLine]]:
-    """The lines of `documents` (not payments or refunds), with their items' accounts, in
-    one query; {document id: lines in order}."""
+@dataclass(frozen=True)
+class PostingLine:
+    """What posting reads of a line: its amounts and the accounts its item posts to."""
+
+    document_id: int
+    extended_amount: Decimal
+    tax_amount: Decimal
+    income_account: Account | None
+    credit_account: Account | None
+
+
+def _lines_for_posting(documents, *, full_accounts: bool = False) -> dict[int, list[PostingLine]]:
+    """The lines of `documents` (not payments or refunds) as posting reads them, in one
+    query of plain values (no model per line); {document id: lines in order}. Accounts
+    are id-only instances (all an entry line needs) unless `full_accounts` (the preview
+    shows codes and names: one more query)."""
     ids = [d.pk for d in documents if not d.is_money]
-    found: dict[int, list[DocumentLine]] = {pk: [] for pk in ids}
-    if ids:
-        lines = (
-            DocumentLine.objects.filter(document_id__in=ids)
-            .select_related("item__income_account", "item__credit_account")
-            .order_by("document_id", "position", "id")
+    found: dict[int, list[PostingLine]] = {pk: [] for pk in ids}
+    if not ids:
+        return found
+    rows = list(
+        DocumentLine.objects.filter(document_id__in=ids)
+        .order_by("document_id", "position", "id")
+        .values_list(
+            "document_id",
+            "extended_amount",
+            "tax_amount",
+            "item__income_account_id",
+            "item__credit_account_id",
         )
-        for line in lines:
-            found[line.document_id].append(line)
+    )
+    account_ids = {pk for row in rows for pk in row[3:] if pk is not None}
+    if full_accounts:
+        accounts = Account.objects.in_bulk(account_ids)
+    else:
+        accounts = {pk: Account(pk=pk) for pk in account_ids}
+    for doc_id, extended, tax, income, credit in rows:
+        found[doc_id].append(
+            PostingLine(doc_id, extended, tax, accounts.get(income), accounts.get(credit))
+        )
     return found
 
 
@@ -487,11 +515,20 @@ def documents_post_batch(
     )
     now = timezone.now()
     for document, entry in zip(chosen, entries, strict=True):
-        stamp_posted(document, by, entry, balance_due=document.grand_total, updated_by=by)
-        document.posted_at = now  # one stamp for the batch (a re-sent form finds it)
+        # The same stamps as stamp_posted, by id (no related-object bookkeeping per row),
+        # and one posted_at for the batch (a re-sent form finds the batch by it).
+        document.status = DocumentStatus.POSTED
+        document.posting_entry_id, document.posted_by_id = entry.pk, by.pk
+        document.posted_at, document.updated_by_id = now, by.pk
+        document.balance_due = document.grand_total
         events.append(
-            audit_row(
-                by, _posted_action(document), document, document.grand_total, journal_entry=entry.pk
+            audit_row_for(
+                by=by,
+                action=_posted_action(document),
+                target=document,
+                target_ref=document.number,
+                amount=document.grand_total,
+                journal_entry=entry.pk,
             )
         )
     _save_posted(chosen, by, now)
@@ -506,21 +543,25 @@ def documents_post_batch(
         if any(d.kind == DocumentKind.PAYMENT for d in chosen)
         else set()
     )
+    earmarked = {
+        d.earmarked_for_id
+        for d in docs.values()
+        if d.kind == DocumentKind.PAYMENT and d.earmarked_for_id
+    }
     for document in chosen:
-        if _sets_in_motion(document, docs, planned):
+        if _sets_in_motion(document, earmarked, planned):
             notes += _after_post(document, docs, by)
     return PostBatch(posted=chosen, notes=notes)
 
 
-def _sets_in_motion(document: Document, docs: dict[int, Document], planned: set[int]) -> bool:
-    """Whether posting `document` applies something (planned allocations, earmarks)."""
+def _sets_in_motion(document: Document, earmarked: set[int], planned: set[int]) -> bool:
+    """Whether posting `document` applies something: a payment's planned allocations or
+    earmark; an invoice's earmarked payments (`earmarked`: the invoices locked payments
+    are earmarked for)."""
     if document.kind == DocumentKind.PAYMENT:
         return document.pk in planned or bool(document.earmarked_for_id)
     if document.kind == DocumentKind.INVOICE:
-        return any(
-            d.kind == DocumentKind.PAYMENT and d.earmarked_for_id == document.pk
-            for d in docs.values()
-        )
+        return document.pk in earmarked
     return False
 
 

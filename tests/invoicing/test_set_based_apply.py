@@ -84,10 +84,12 @@ def test_apply_costs_the_same_statements_for_10_and_500_invoices(rep, poster, cu
     at_10 = service_queries(lambda: apply_all(credit_small, small[1:], rep, "k-10"))
     at_500 = service_queries(lambda: apply_all(credit_large, large, rep, "k-500"))
 
-    assert len(at_10) == len(at_500), "\n".join(at_500)
     assert not any("SAVEPOINT" in sql for sql in at_500)
     if POSTGRES:
+        assert len(at_10) == len(at_500), "\n".join(at_500)
         assert len(at_500) <= 6, "\n".join(at_500)
+    else:  # SQLite splits multi-row statements at its 999 bound variables: still per batch
+        assert len(at_500) < len(at_10) + 15, "\n".join(at_500)
     credit_large.refresh_from_db()
     assert credit_large.balance_due == 0
     assert not Document.objects.filter(pk__in=[i.pk for i in large], balance_due__gt=0).exists()
