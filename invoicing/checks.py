@@ -6,9 +6,9 @@ checks (`check_ledger --fast`, `ledger.checks.run_fast`)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 
-from invoicing.models import Document, DocumentKind, DocumentStatus, PaymentMethod
+from invoicing.models import Document, DocumentKind, DocumentStatus
 from invoicing.selectors import integrity
 from ledger.aggregates import as_money, money_sum
 from ledger.checks import CheckResult, register_fast
@@ -120,16 +120,6 @@ def check_open_amounts_in_range() -> CheckResult:
     return result
 
 
-def _cash_role():
-    """The system role of the account a payment's or refund's method moves money through
-    (`PaymentMethod.cash_account_role`), as an SQL expression over the document's method."""
-    whens = [
-        When(method=method, then=Value(str(PaymentMethod.cash_account_role(method))))
-        for method in PaymentMethod.values
-    ]
-    return Case(*whens, default=Value(str(SystemRole.BANK)))
-
-
 def check_posted_documents_match_entries() -> CheckResult:
     """Invariant 6 on the document side: a posted document's entry moved A/R by its total,
     its totals still equal the sum of its lines, and a payment's or refund's entry moved
@@ -146,29 +136,18 @@ def check_posted_documents_match_entries() -> CheckResult:
         | ~Q(grand_total=as_money(F("lines_subtotal") + F("lines_tax")))
     )
     bad_totals = dict(off.values_list("pk", "number"))
-    moved = F("posting_entry__lines__debit") - F("posting_entry__lines__credit")
-    entries = docs.annotate(
-        ar=money_sum(
-            moved, filter=Q(posting_entry__lines__account__system_role=SystemRole.RECEIVABLE)
-        ),
-        cash=money_sum(moved, filter=Q(posting_entry__lines__account__system_role=_cash_role())),
-    )
-    wrong = entries.filter(
-        ~Q(ar=F("grand_total")) | (Q(kind__in=MONEY_KINDS) & ~Q(cash=-F("grand_total")))
-    )
     codes = dict(
         Account.objects.filter(system_role__isnull=False).values_list("system_role", "code")
     )
-    rows = wrong.values_list("pk", "number", "kind", "method", "grand_total", "ar", "cash")
     found = {pk: [] for pk in bad_totals}
-    for pk, number, kind, method, total, ar, cash in rows:
+    for pk, number, _, _, total, ar, cash in integrity.posting_entry_mismatches(docs, MONEY_KINDS):
         problems = found.setdefault(pk, [])
-        if kind in MONEY_KINDS and cash != -total:
-            role = PaymentMethod.cash_account_role(method)
+        if cash is not None:
+            role, moved = cash
             problems.append(
-                f"{number}: its entry moved {codes.get(role)} ({SystemRole(role).label}) by {format_money(cash)}, not {format_money(-total)}"
+                f"{number}: its entry moved {codes.get(role)} ({SystemRole(role).label}) by {format_money(moved)}, not {format_money(-total)}"
             )
-        if ar != total:
+        if ar is not None:
             problems.append(
                 f"{number}: its entry moved A/R by {format_money(ar)}, not {format_money(total)}"
             )

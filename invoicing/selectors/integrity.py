@@ -16,15 +16,18 @@ from invoicing.models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
+    PaymentMethod,
 )
 from invoicing.selectors.credit_memos import OverCreditedLine
 from invoicing.selectors.deposits import deposits_with_usage
 from ledger.aggregates import as_money, money_sum, quantity_sum
 from ledger.checks import union_sums
-from ledger.models import JournalLine
+from ledger.models import JournalLine, SystemRole
 
 DIFFERENT = "ROUND(SUM(u.v0) - SUM(u.v1), 2) <> 0"
 EVERY_GROUP = "COUNT(*) > 0"
+# v0 ≠ v1 in a group holding a document (its part sets v2 to 1).
+DIFFERENT_WITH_DOCUMENT = "SUM(u.v2) > 0 AND ROUND(SUM(u.v0) - SUM(u.v1), 2) <> 0"
 
 
 def _control_parts(role: str, sign: int, subledger):
@@ -62,23 +65,82 @@ def posted_open_items():
 def open_amount_mismatches() -> list[tuple[str, Decimal, Decimal]]:
     """[(number, stored open, total less applications)] of every posted document whose
     stored `balance_due` isn't its total less its applications in force (as target −, as
-    source +) and its deposit applications: `computed_open_amounts` in one query."""
+    source +) and its deposit applications: `computed_open_amounts` in one query (a group
+    counts only if a posted document is in it, v2)."""
     posted = posted_open_items().exclude(posting_entry=None)
     in_force = Application.objects.filter(removed_at__isnull=True)
-    as_target = in_force.filter(target__in=posted)
-    as_source = in_force.filter(source__in=posted)
-    deposits = DepositApplication.objects.filter(removed_at__isnull=True, invoice__in=posted)
+    deposits = DepositApplication.objects.filter(removed_at__isnull=True)
     rows = union_sums(
         [
-            (posted, [F("id")], [F("balance_due"), F("grand_total")]),
-            (as_target, [F("target_id")], [Value(0), -F("amount")]),
-            (as_source, [F("source_id")], [Value(0), F("amount")]),
-            (deposits, [F("invoice_id")], [Value(0), -F("amount")]),
+            (posted, [F("id")], [F("balance_due"), F("grand_total"), Value(1)]),
+            (in_force, [F("target_id")], [Value(0), -F("amount"), Value(0)]),
+            (in_force, [F("source_id")], [Value(0), F("amount"), Value(0)]),
+            (deposits, [F("invoice_id")], [Value(0), -F("amount"), Value(0)]),
         ],
-        having=DIFFERENT,
+        having=DIFFERENT_WITH_DOCUMENT,
     )
     numbers = _numbers(row[0] for row in rows)
-    return [(numbers[pk], stored, computed) for pk, stored, computed in sorted(rows)]
+    return [(numbers[pk], stored, computed) for pk, stored, computed, _ in sorted(rows)]
+
+
+def _cash_role():
+    """The system role of the account a payment's or refund's method moves money through
+    (`PaymentMethod.cash_account_role`), as an SQL expression over the document's method."""
+    whens = [
+        When(method=method, then=Value(str(PaymentMethod.cash_account_role(method))))
+        for method in PaymentMethod.values
+    ]
+    return Case(*whens, default=Value(str(SystemRole.BANK)))
+
+
+CASH_ROLES = sorted({str(PaymentMethod.cash_account_role(m)) for m in PaymentMethod.values})
+
+
+def posting_entry_mismatches(docs, money_kinds) -> list[tuple]:
+    """[(document id, number, kind, method, total, A/R moved or None, (role, cash moved) or
+    None)] of `docs` whose posting entry didn't move A/R by the total, or (for
+    `money_kinds`) the method's cash account by minus the total. Two queries keyed by
+    entry (lines are summed per entry and role, never sorted per document), and one more
+    for the documents found."""
+    moved = F("debit") - F("credit")
+    ar = union_sums(
+        [
+            (docs, [F("posting_entry_id")], [F("grand_total"), Value(0), Value(1)]),
+            (
+                JournalLine.objects.filter(account__system_role=SystemRole.RECEIVABLE),
+                [F("entry_id")],
+                [Value(0), moved, Value(0)],
+            ),
+        ],
+        having=DIFFERENT_WITH_DOCUMENT,
+    )
+    cash = union_sums(
+        [
+            (
+                docs.filter(kind__in=money_kinds),
+                [F("posting_entry_id"), _cash_role()],
+                [-F("grand_total"), Value(0), Value(1)],
+            ),
+            (
+                JournalLine.objects.filter(account__system_role__in=CASH_ROLES),
+                [F("entry_id"), F("account__system_role")],
+                [Value(0), moved, Value(0)],
+            ),
+        ],
+        having=DIFFERENT_WITH_DOCUMENT,
+    )
+    ar_moved = {entry: got for entry, _, got, _ in ar}
+    cash_moved = {entry: (role, got) for entry, role, _, got, _ in cash}
+    entries = set(ar_moved) | set(cash_moved)
+    if not entries:
+        return []
+    rows = Document.objects.filter(posting_entry__in=entries).values_list(
+        "pk", "number", "kind", "method", "grand_total", "posting_entry_id"
+    )
+    return sorted(
+        (pk, number, kind, method, total, ar_moved.get(entry), cash_moved.get(entry))
+        for pk, number, kind, method, total, entry in rows
+    )
 
 
 def _numbers(ids) -> dict[int, str]:
