@@ -668,6 +668,11 @@ def selection_body(w, obj):
     return {"two posted": {"ids": posted, "key": new_key()}, "nothing ticked": {"key": new_key()}}
 
 
+def post_queue_body(w, obj):
+    drafts = [f"{d.pk}:{d.version}" for d in w.docs if d.status == "draft" and d.kind != "refund"]
+    return {"two drafts": {"documents": drafts[:2], "key": new_key()}}
+
+
 def print_body(w, obj):
     # Printing renders and stores PDFs (tests/invoicing/test_sending.py prints, with its own
     # storage); here only what renders nothing.
@@ -777,6 +782,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "invoicing:email": Expect(each_document, document, fixed(Act.SEND), bodies=email_body),
     "deposits:email": Expect(each_deposit, deposit, fixed(Act.SEND), bodies=email_body),
     "invoicing:to_be_sent": Expect(no_args, post=False),
+    "invoicing:post_queue": Expect(no_args, need=Action.POST, bodies=post_queue_body),
     "reports:aging": Expect(no_args, post=False),
     "reports:trial_balance": Expect(no_args, need=Action.VIEW_LEDGER, post=False),
     "reports:account_ledger": Expect(
