@@ -185,6 +185,17 @@ def require_drafting(user) -> None:
     require(user, ROLE_FOR[Act.EDIT])
 
 
+def may_send_statements(user) -> bool:
+    """Customer statements are emailed (one, or "Send statements" for many) by whoever may
+    send documents (the role of `Act.SEND`); anyone with a role may view and print them."""
+    return user_may(user, ROLE_FOR[Act.SEND])
+
+
+def require_statement_sending(user) -> None:
+    """Refuse (403) a user who may not email statements."""
+    require(user, ROLE_FOR[Act.SEND])
+
+
 def may_post(user) -> bool:
     """Whether the user holds the role that posts (what they record is posted at once)."""
     return user_may(user, ROLE_FOR[Act.POST])

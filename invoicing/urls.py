@@ -12,6 +12,7 @@ from invoicing.views import (
     refunds,
     reports,
     sending,
+    statements,
 )
 
 app_name = "invoicing"
@@ -86,11 +87,19 @@ deposit_urlpatterns = (
     "deposits",
 )
 
-report_urlpatterns = [path("aging/", reports.aging_view, name="aging")]
+report_urlpatterns = [
+    path("aging/", reports.aging_view, name="aging"),
+    path("statements/", statements.send_statements_view, name="statements"),
+    path("statements/<int:pk>/", statements.statement_run_view, name="statement_run"),
+]
 
 # The customer pages that show A/R; config/urls.py serves them with customers.urls under
 # the "customers" namespace.
 customer_page_urlpatterns = [
     path("", customers.customer_list_view, name="list"),
     path("<int:pk>/", customers.customer_detail_view, name="detail"),
+    path("<int:pk>/statement/", statements.statement_view, name="statement"),
+    path("<int:pk>/statement/print/", statements.statement_print_view, name="statement_print"),
+    path("<int:pk>/statement/pdf/", statements.statement_pdf_view, name="statement_pdf"),
+    path("<int:pk>/statement/email/", statements.statement_email_view, name="statement_email"),
 ]

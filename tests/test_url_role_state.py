@@ -673,6 +673,26 @@ def post_queue_body(w, obj):
     return {"two drafts": {"documents": drafts[:2], "key": new_key()}}
 
 
+def statement_email_body(w, obj):
+    return {
+        "email": {
+            "kind": "open_item",
+            "as_of": iso(w.day),
+            "to": "ap@example.com",
+            "subject": "Statement from the URL test",
+            "key": new_key(),
+        },
+        "bad period": {"kind": "activity", "as_of": iso(w.day), "start": "2999-01-01"},
+    }
+
+
+def send_statements_body(w, obj):
+    return {
+        "send": {"kind": "open_item", "as_of": iso(w.day), "key": new_key()},
+        "bad date": {"kind": "open_item", "as_of": "not-a-date", "key": new_key()},
+    }
+
+
 def print_body(w, obj):
     # Printing renders and stores PDFs (tests/invoicing/test_sending.py prints, with its own
     # storage); here only what renders nothing.
@@ -789,6 +809,18 @@ EXPECTATIONS: dict[str, Expect] = {
         each_account, resolve=account, need=Action.VIEW_LEDGER, post=False
     ),
     "invoicing:to_be_sent_progress": Expect(no_args, post=False),
+    # Customer statements: anyone with a role views and prints them; emailing them (one,
+    # or Send statements) needs the role that sends documents (policies.may_send_statements).
+    "customers:statement": Expect(each_customer, resolve=customer, post=False),
+    "customers:statement_print": Expect(each_customer, resolve=customer, post=False),
+    "customers:statement_pdf": Expect(each_customer, resolve=customer, post=False),
+    "customers:statement_email": Expect(
+        each_customer, resolve=customer, need=Action.EDIT_DRAFTS, bodies=statement_email_body
+    ),
+    "reports:statements": Expect(no_args, need=Action.EDIT_DRAFTS, bodies=send_statements_body),
+    "reports:statement_run": Expect(
+        lambda w: [{"pk": MISSING}], resolve=lambda kw: None, need=Action.EDIT_DRAFTS, post=False
+    ),
     "invoicing:to_be_sent_email": Expect(
         no_args, need=Action.EDIT_DRAFTS, get=False, bodies=selection_body
     ),

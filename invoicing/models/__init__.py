@@ -50,3 +50,8 @@ from invoicing.models.documents import (  # noqa: F401
     DocumentSequence,
     earmarked_open_expr,
 )
+from invoicing.models.statements import (  # noqa: F401
+    StatementKind,
+    StatementRun,
+    StatementSend,
+)
