@@ -194,6 +194,15 @@ def _labels_for(rows) -> dict[int, tuple[str, str]]:
     return labels
 
 
+def _description(memo: str, number: str, customer) -> str:
+    """An entry's memo as a statement line's description: without the customer's name the
+    posting adds, and blank when all it says is the document's own title and number."""
+    text = (memo or "").removesuffix(f" — {customer.name}").strip()
+    if number and text.endswith(number) and len(text.split()) <= 4:
+        return ""  # "Invoice INV-000007", "Void of Invoice INV-000007": the columns say it
+    return text
+
+
 def activity_statement(
     customer: Customer,
     start: datetime.date,
@@ -224,7 +233,7 @@ def activity_statement(
                 date=r["entry__date"],
                 label=label,
                 number=r["entry__source_ref"],
-                description=r["entry__memo"],
+                description=_description(r["entry__memo"], r["entry__source_ref"], customer),
                 document_id=document_id,
                 amount=amount,
                 balance=balance,

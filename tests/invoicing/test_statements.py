@@ -408,7 +408,8 @@ def test_send_statements_bad_input_comes_back_next_to_the_field(books, rep):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_in_parallel_send_each_customer_one_email(reference_data, rep, poster, settings):
+@pytest.mark.usefixtures("reference_data")
+def test_two_runs_in_parallel_send_each_customer_one_email(rep, poster, settings):
     """Two Send statements started at once, their tasks run in two threads: each customer
     gets one email; the other run records it as already sent."""
     settings.TASKS = DATABASE
@@ -474,3 +475,23 @@ def test_who_may_view_print_and_send_statements(books, request, role, view_statu
         assert not StatementRun.objects.exists()
     detail = client.get(reverse("customers:detail", args=[acme.pk])).content.decode()
     assert reverse("customers:statement", args=[acme.pk]) in detail
+
+
+def test_a_statement_costs_the_same_queries_however_many_lines(books, rep, poster):
+    """The open-item and activity statements read a fixed number of queries: more
+    documents in the period add rows, not queries."""
+    from django.test.utils import CaptureQueriesContext
+
+    acme = books["acme"]
+
+    def counts():
+        with CaptureQueriesContext(connection) as activity:
+            activity_statement(acme, OCT_1, NOV_30)
+        with CaptureQueriesContext(connection) as open_items:
+            open_item_statement(acme, NOV_30)
+        return len(activity), len(open_items)
+
+    before = counts()
+    for day in range(1, 11):
+        posted_invoice(acme, "10.00", date=datetime.date(2026, 11, day), by=rep, post_by=poster)
+    assert counts() == before
