@@ -10,6 +10,7 @@ import datetime
 import uuid
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -200,8 +201,7 @@ def statement_email_view(request, pk):
 
 
 def _outcome(request, send) -> None:
-    from django.contrib import messages
-
+    """What became of the send by the time the page answers (queued with a worker)."""
     send.refresh_from_db()
     to = ", ".join(send.recipients)
     if send.status == SendStatus.SENT:
