@@ -1,5 +1,6 @@
 import django_filters
 from django import forms
+from django.utils import timezone
 
 from customers.models import Delivery
 from customers.selectors import customer_match_q
@@ -53,7 +54,17 @@ class DocumentFilter(django_filters.FilterSet):
     open_only = django_filters.BooleanFilter(
         label="Open only", method="filter_open", widget=forms.CheckboxInput
     )
+    overdue = django_filters.BooleanFilter(
+        label="Overdue only", method="filter_overdue", widget=forms.CheckboxInput
+    )
     q = django_filters.CharFilter(label="Number", field_name="number", lookup_expr="icontains")
+
+    def filter_overdue(self, queryset, name, value):
+        if value:
+            return queryset.filter(
+                status=DocumentStatus.POSTED, balance_due__gt=0, due_date__lt=timezone.localdate()
+            )
+        return queryset
 
     def filter_type(self, queryset, name, value):
         if value == "credits":

@@ -72,6 +72,20 @@ class DocumentTable(_LedgerRowTable):
     def render_title(self, record):
         return record.title
 
+    def render_due_date(self, record, value):
+        days, shown = record.days_overdue, value.strftime("%m/%d/%Y")
+        if not days:
+            return shown
+        return format_html(
+            '{} <span class="badge badge-overdue">Overdue {} day{}</span>',
+            shown,
+            days,
+            "" if days == 1 else "s",
+        )
+
+    def value_due_date(self, record, value):
+        return value  # exported as the date
+
 
 class CustomerDocumentTable(DocumentTable):
     """The aACE customer-record table: number, date, title, terms, totals, due, status."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Case, DecimalField, F, Q, Value, When
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import BillingTerms
 from invoicing.models.base import MONEY, Posted, optional_fk, user_fk
@@ -205,6 +206,13 @@ class Document(Posted):
     @property
     def is_draft(self) -> bool:
         return self.status == DocumentStatus.DRAFT
+
+    @property
+    def days_overdue(self) -> int:
+        """Days past its due date, today, of a posted document still owed (else 0)."""
+        if self.status != DocumentStatus.POSTED or self.balance_due <= 0:
+            return 0
+        return max((timezone.localdate() - self.due_date).days, 0)
 
 
 class DocumentLine(models.Model):
