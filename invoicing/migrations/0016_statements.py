@@ -6,61 +6,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0004_customer_delivery'),
-        ('invoicing', '0015_removed_on_index'),
+        ("customers", "0004_customer_delivery"),
+        ("invoicing", "0015_removed_on_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatementRun',
+            name="StatementRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('kind', models.CharField(choices=[('open_item', 'Open-item statement'), ('activity', 'Activity statement')], max_length=12)),
-                ('statement_date', models.DateField(help_text="As of (open item) or the period's end.")),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('customer_search', models.CharField(blank=True, max_length=100)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('customer_ids', models.JSONField(blank=True, default=list, help_text='Whom it goes to, in order.')),
-                ('results', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("open_item", "Open-item statement"),
+                            ("activity", "Activity statement"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "statement_date",
+                    models.DateField(help_text="As of (open item) or the period's end."),
+                ),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("customer_search", models.CharField(blank=True, max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                (
+                    "customer_ids",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Whom it goes to, in order."
+                    ),
+                ),
+                ("results", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='StatementSend',
+            name="StatementSend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('kind', models.CharField(choices=[('open_item', 'Open-item statement'), ('activity', 'Activity statement')], max_length=12)),
-                ('statement_date', models.DateField(help_text="As of (open item) or the period's end.")),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], db_index=True, max_length=10)),
-                ('to', models.TextField(blank=True, help_text='Addresses, one per line.')),
-                ('cc', models.TextField(blank=True, help_text='Addresses, one per line.')),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('message', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=255)),
-                ('error', models.TextField(blank=True)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='statement_sends', to='customers.customer')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sends', to='invoicing.statementrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("open_item", "Open-item statement"),
+                            ("activity", "Activity statement"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "statement_date",
+                    models.DateField(help_text="As of (open item) or the period's end."),
+                ),
+                ("period_start", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                ("to", models.TextField(blank=True, help_text="Addresses, one per line.")),
+                ("cc", models.TextField(blank=True, help_text="Addresses, one per line.")),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("message", models.TextField(blank=True)),
+                ("message_id", models.CharField(blank=True, max_length=255)),
+                ("error", models.TextField(blank=True)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statement_sends",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sends",
+                        to="invoicing.statementrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'failed'), _negated=True), fields=('customer', 'statement_date', 'kind'), name='statementsend_one_per_customer_date_kind'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'open_item'), ('period_start__isnull', True)), models.Q(('kind', 'activity'), ('period_start__isnull', False)), _connector='OR'), name='statementsend_period_of_kind')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "failed"), _negated=True),
+                        fields=("customer", "statement_date", "kind"),
+                        name="statementsend_one_per_customer_date_kind",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "open_item"), ("period_start__isnull", True)),
+                            models.Q(("kind", "activity"), ("period_start__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="statementsend_period_of_kind",
+                    ),
+                ],
             },
         ),
     ]
