@@ -132,7 +132,16 @@ class Document(Posted):
                 name="document_reserved_within_open_credit",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "status"])]
+        indexes = [
+            models.Index(fields=["customer", "status"]),
+            # A customer's open items, oldest due first (Apply Credit's and Record
+            # Payment's picker, a page at a time at any number of open items).
+            models.Index(
+                fields=["customer", "due_date", "date", "id"],
+                condition=Q(status="posted") & ~Q(balance_due=0),
+                name="document_open_items",
+            ),
+        ]
 
     def __str__(self):
         return self.number
