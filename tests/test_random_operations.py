@@ -64,9 +64,19 @@ from invoicing.models import (
     PlannedApplication,
     TaxProfile,
 )
+from invoicing.selectors import computed_open_amounts
+from invoicing.selectors.aging import aging_totals, open_amounts_as_of
 from invoicing.services import LineInput
 from ledger.exceptions import UnbalancedEntry
-from ledger.models import AuditEvent, IdempotencyKey, JournalEntry, JournalLine, LedgerSettings
+from ledger.models import (
+    AuditEvent,
+    IdempotencyKey,
+    JournalEntry,
+    JournalLine,
+    LedgerSettings,
+    SystemRole,
+)
+from ledger.selectors import account_balance
 from ledger.services import books_close
 from tests.factories import CustomerFactory, make_user
 from tests.invoicing.books import fast_password_hashing, ledger_problems  # noqa: F401
@@ -1160,6 +1170,18 @@ class CreditDesk(RuleBasedStateMachine):
         self.money_leaves_only_through_a_poster()
         self.business_dates()
         self.memos_follow_their_invoice()
+        self.aging_ties_out()
+
+    def aging_ties_out(self):
+        """The A/R aging as of today and as of past dates equals the control account as of
+        that date, and its open amounts equal the recomputation from every application."""
+        for back in (0, 7, 30):
+            as_of = self.today - datetime.timedelta(days=back)
+            total = aging_totals(as_of).total
+            control = account_balance(SystemRole.RECEIVABLE, as_of=as_of)
+            assert total == control, f"aging {total} != A/R control {control} as of {as_of}"
+            recomputed = {k: v for k, v in computed_open_amounts(as_of=as_of).items() if v}
+            assert open_amounts_as_of(as_of) == recomputed, f"aging open items as of {as_of}"
 
     def posted_things_never_change(self):
         """Invariant 6 seen from outside: once posted, a document's header, totals and lines,
