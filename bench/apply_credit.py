@@ -48,7 +48,7 @@ def main():
         Item,
         TaxProfile,
     )
-    from invoicing.services.documents import documents_post_batch
+    from invoicing.services.posting import documents_post_batch
     from ledger.models import AuditAction, AuditEvent
 
     User = get_user_model()

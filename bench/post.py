@@ -40,9 +40,9 @@ def main():
     from invoicing.services.documents import (
         _lines_for_posting,
         _posting_memo,
-        documents_post_batch,
         posting_legs,
     )
+    from invoicing.services.posting import documents_post_batch
     from ledger.models import AuditAction, JournalEntry
 
     User = get_user_model()

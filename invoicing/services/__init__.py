@@ -9,6 +9,7 @@ module imports only those before it):
 - payments: recording payments, and the earmark step posting sets in motion
 - deposits: customer deposits, their applications, store-credit deposits
 - documents: create, edit, post, void, cancel drafts
+- posting: "Post selected", many drafts in one transaction
 - credit_memos: credit memos made from an invoice
 - refunds: refunds of credits and of deposits, one code path
 - printing: the frozen PDF of an issued document (rendered once, SHA-256 recorded)
@@ -46,6 +47,7 @@ from invoicing.services.documents import (
     void_undo_list,
 )
 from invoicing.services.payments import payment_on_document, payment_record
+from invoicing.services.posting import MAX_BATCH, BatchRefused, PostBatch, documents_post_batch
 from invoicing.services.printing import (
     FrozenPDFMismatch,
     frozen_pdf,
@@ -73,7 +75,10 @@ from invoicing.services.sending import (
 )
 
 __all__ = [
+    "MAX_BATCH",
+    "BatchRefused",
     "FrozenPDFMismatch",
+    "PostBatch",
     "SEQUENCE_PREFIX",
     "Allocation",
     "LineInput",
@@ -101,6 +106,7 @@ __all__ = [
     "document_print",
     "document_title",
     "document_post",
+    "documents_post_batch",
     "document_update_draft",
     "document_void",
     "email_defaults",

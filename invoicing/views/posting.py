@@ -1,5 +1,5 @@
 """The "To post" queue: drafts waiting for a Poster, and "Post selected" — the checked
-drafts posted together in one transaction (invoicing.services.documents.documents_post_batch),
+drafts posted together in one transaction (invoicing.services.posting.documents_post_batch),
 all or nothing, with the reason for each draft that held the batch back."""
 
 from decimal import Decimal
@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from config.roles import Action, require
 from invoicing.models import Document, DocumentKind, DocumentStatus
-from invoicing.services.documents import MAX_BATCH, BatchRefused, documents_post_batch
+from invoicing.services.posting import MAX_BATCH, BatchRefused, documents_post_batch
 
 PAGE_SIZES = (25, 100, 500)  # a form of 500 checkboxes stays under DATA_UPLOAD_MAX_NUMBER_FIELDS
 

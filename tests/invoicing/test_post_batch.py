@@ -17,7 +17,7 @@ from config.roles import Action, user_may
 from invoicing import services
 from invoicing.exceptions import InvoicingError
 from invoicing.models import Document, DocumentStatus
-from invoicing.services.documents import BatchRefused, documents_post_batch
+from invoicing.services.posting import BatchRefused, documents_post_batch
 from ledger.models import Account, AuditEvent, JournalEntry, LedgerSettings, SystemRole
 from ledger.selectors import system_accounts
 from ledger.services import posting_state

@@ -34,7 +34,7 @@ def posted_invoices(customer, n, *, rep, poster, amount="10.00"):
         )
         for _ in range(n)
     ]
-    return services.documents.documents_post_batch(documents=drafts, by=poster).posted
+    return services.documents_post_batch(documents=drafts, by=poster).posted
 
 
 def posted_credit(customer, amount, *, rep, poster):
