@@ -20,6 +20,7 @@ import datetime
 import html
 from decimal import Decimal
 
+import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.safestring import SafeData
@@ -142,3 +143,14 @@ class ExportListingMixin(ExportMixin):
         context = super().get_context_data(**kwargs)
         context["export_links"] = self.export_links()
         return context
+
+
+def rows_download(export_format: str, columns, rows, *, name: str, title: str):
+    """A CSV or XLSX download of `rows` (dicts) for a report that isn't a listing:
+    `columns` is [(key, header)], in order; values go through SafeTableExport like a
+    listing's (numbers and dates as themselves, text neutralised)."""
+    table = tables.Table(
+        rows, extra_columns=[(key, tables.Column(verbose_name=header)) for key, header in columns]
+    )
+    exporter = SafeTableExport(export_format, table, dataset_kwargs={"title": title[:31]})
+    return exporter.response(filename=f"{name}.{export_format}")

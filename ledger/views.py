@@ -3,14 +3,13 @@ Accountants (Action.VIEW_LEDGER), each with CSV/XLSX exports."""
 
 from urllib.parse import urlencode
 
-import django_tables2 as tables
 from django import forms
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from config.exports import SafeTableExport
+from config.exports import SafeTableExport, rows_download
 from config.roles import Action, require
 from ledger.models import Account
 from ledger.reports import account_ledger, trial_balance
@@ -58,30 +57,29 @@ def _exports(request) -> list[tuple[str, str]]:
     ]
 
 
-def _export(request, table, name: str):
+def _export(request, columns, rows, name: str):
     export_format = request.GET.get("export")
     if not SafeTableExport.is_valid_format(export_format):
         return None
-    exporter = SafeTableExport(export_format, table, dataset_kwargs={"title": name[:31]})
-    return exporter.response(filename=f"{name}.{export_format}")
+    return rows_download(export_format, columns, rows, name=name, title=name)
 
 
-class _TrialBalanceExport(tables.Table):
-    code = tables.Column(verbose_name="Account")
-    name = tables.Column(verbose_name="Name")
-    debit = tables.Column(verbose_name="Debit")
-    credit = tables.Column(verbose_name="Credit")
-
-
-class _LedgerExport(tables.Table):
-    date = tables.Column(verbose_name="Date")
-    entry = tables.Column(verbose_name="Entry")
-    source = tables.Column(verbose_name="Document")
-    memo = tables.Column(verbose_name="Memo")
-    customer = tables.Column(verbose_name="Customer")
-    debit = tables.Column(verbose_name="Debit")
-    credit = tables.Column(verbose_name="Credit")
-    balance = tables.Column(verbose_name="Balance")
+TRIAL_BALANCE_COLUMNS = [
+    ("code", "Account"),
+    ("name", "Name"),
+    ("debit", "Debit"),
+    ("credit", "Credit"),
+]
+LEDGER_COLUMNS = [
+    ("date", "Date"),
+    ("entry", "Entry"),
+    ("source", "Document"),
+    ("memo", "Memo"),
+    ("customer", "Customer"),
+    ("debit", "Debit"),
+    ("credit", "Credit"),
+    ("balance", "Balance"),
+]
 
 
 @require_GET
@@ -97,7 +95,7 @@ def trial_balance_view(request):
             for r in report.rows
         ]
         rows.append({"code": "", "name": "Total", "debit": report.debits, "credit": report.credits})
-        exported = _export(request, _TrialBalanceExport(rows), f"trial-balance-{as_of:%Y%m%d}")
+        exported = _export(request, TRIAL_BALANCE_COLUMNS, rows, f"trial-balance-{as_of:%Y%m%d}")
         if exported is not None:
             return exported
         for row in report.rows:
@@ -152,7 +150,7 @@ def account_ledger_view(request, pk):
                 for ln in lines
             ]
             name = f"ledger-{account.code}-{date_from:%Y%m%d}-{date_to:%Y%m%d}"
-            return _export(request, _LedgerExport(rows), name)
+            return _export(request, LEDGER_COLUMNS, rows, name)
         context |= {
             "opening": opening,
             "closing": closing,

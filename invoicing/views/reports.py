@@ -4,13 +4,12 @@ the tie-out with the A/R control account, a customer's documents (drill-down), C
 from decimal import Decimal
 from urllib.parse import urlencode
 
-import django_tables2 as tables
 from django import forms
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from config.exports import SafeTableExport
+from config.exports import SafeTableExport, rows_download
 from customers.models import Customer
 from invoicing.models import DocumentKind
 from invoicing.selectors import aging, dashboard
@@ -97,23 +96,16 @@ def _bar(buckets: list[Decimal], labels: list[str]) -> list[dict]:
     return segments
 
 
-class _AgingExport(tables.Table):
-    """The summary as rows for CSV/XLSX (config.exports writes numbers as numbers)."""
-
-    code = tables.Column(verbose_name="Customer code")
-    name = tables.Column(verbose_name="Customer")
-    total = tables.Column(verbose_name="Total")
-
-
-class _AgingDetailExport(tables.Table):
-    customer = tables.Column(verbose_name="Customer code")
-    number = tables.Column(verbose_name="Number")
-    kind = tables.Column(verbose_name="Kind")
-    date = tables.Column(verbose_name="Date")
-    due_date = tables.Column(verbose_name="Due date")
-    days_overdue = tables.Column(verbose_name="Days overdue")
-    bucket = tables.Column(verbose_name="Bucket")
-    open_amount = tables.Column(verbose_name="Open amount")
+DETAIL_COLUMNS = [
+    ("customer", "Customer code"),
+    ("number", "Number"),
+    ("kind", "Kind"),
+    ("date", "Date"),
+    ("due_date", "Due date"),
+    ("days_overdue", "Days overdue"),
+    ("bucket", "Bucket"),
+    ("open_amount", "Open amount"),
+]
 
 
 def _export(request, export_format, form_data, buckets, as_of, customer):
@@ -133,11 +125,14 @@ def _export(request, export_format, form_data, buckets, as_of, customer):
             }
             for item in items
         ]
-        table, name = _AgingDetailExport(rows), f"aging-{customer.code}-{stamp}"
+        columns, name = DETAIL_COLUMNS, f"aging-{customer.code}-{stamp}"
     else:
         page = aging.aging_summary(as_of, buckets=buckets, limit=None, **form_data)
-        extra = [
-            (f"b{i}", tables.Column(verbose_name=label)) for i, label in enumerate(page.labels)
+        columns = [
+            ("code", "Customer code"),
+            ("name", "Customer"),
+            *((f"b{i}", label) for i, label in enumerate(page.labels)),
+            ("total", "Total"),
         ]
         rows = [
             {"code": r.code, "name": r.name, "total": r.total}
@@ -148,10 +143,8 @@ def _export(request, export_format, form_data, buckets, as_of, customer):
             {"code": "", "name": "Total", "total": page.total}
             | {f"b{i}": amount for i, amount in enumerate(page.totals)}
         )
-        table = _AgingExport(rows, extra_columns=extra, sequence=["code", "name", "...", "total"])
         name = f"aging-{stamp}"
-    exporter = SafeTableExport(export_format, table, dataset_kwargs={"title": "Aging"})
-    return exporter.response(filename=f"{name}.{export_format}")
+    return rows_download(export_format, columns, rows, name=name, title="Aging")
 
 
 @require_GET
