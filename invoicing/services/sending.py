@@ -181,33 +181,41 @@ def _locked(obj):
     return model.objects.select_for_update().select_related("customer").get(pk=obj.pk)
 
 
-def _enqueue(send_id: int) -> None:
-    """Queue the task of a committed send; a queue that refuses it fails the send (with
-    the reason) instead of losing it."""
+def enqueue_send(model, send_task, send_id: int) -> None:
+    """Queue `send_task` for the committed send `send_id` (a `model` row: a document's or a
+    statement's send); a queue that refuses it fails the send (with the reason) instead of
+    losing it."""
     try:
-        result = send_document.enqueue(send_id)
+        result = send_task.enqueue(send_id)
     except Exception as exc:  # noqa: BLE001 - whatever the backend raised is the reason
-        logger.exception("Could not queue send %s", send_id)
-        DocumentSend.objects.filter(pk=send_id, status=SendStatus.QUEUED).update(
+        logger.exception("Could not queue %s %s", model._meta.verbose_name, send_id)
+        model.objects.filter(pk=send_id, status=SendStatus.QUEUED).update(
             status=SendStatus.FAILED,
             error=f"Could not queue the email: {exc}",
             finished_at=timezone.now(),
         )
         return
-    DocumentSend.objects.filter(pk=send_id).update(task_id=str(result.id)[:64])
+    model.objects.filter(pk=send_id).update(task_id=str(result.id)[:64])
+
+
+def clean_email(to, cc, subject) -> tuple[list[str], list[str], str]:
+    """(To, Cc, subject) of an email form checked: at least one To address, every address
+    valid, a subject on one line (a header can't hold a newline)."""
+    to_list = parse_addresses(to, field="to")
+    if not to_list:
+        raise ValidationError({"to": "Enter at least one address."}, code="no_address")
+    cc_list = parse_addresses(cc, field="cc")
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise ValidationError({"subject": "Enter a subject."}, code="no_subject")
+    return to_list, cc_list, subject
 
 
 @service("document_email")
 def document_email(*, obj, to, cc="", subject, message, by) -> DocumentSend:
     """Email `obj` (a posted document or deposit) with its PDF: queued now, sent by the
     task once this transaction commits."""
-    to_list = parse_addresses(to, field="to")
-    if not to_list:
-        raise ValidationError({"to": "Enter at least one address."}, code="no_address")
-    cc_list = parse_addresses(cc, field="cc")
-    subject = " ".join((subject or "").split())  # one line: a header can't hold a newline
-    if not subject:
-        raise ValidationError({"subject": "Enter a subject."}, code="no_subject")
+    to_list, cc_list, subject = clean_email(to, cc, subject)
     obj = _locked(obj)
     enforce(by, Act.SEND, obj)
     send = DocumentSend.objects.create(
@@ -221,7 +229,7 @@ def document_email(*, obj, to, cc="", subject, message, by) -> DocumentSend:
         created_by=by,
     )
     audit_log(by=by, action=AuditAction.EMAIL_QUEUED, target=obj, send=send.pk, to=to_list)
-    transaction.on_commit(lambda: _enqueue(send.pk))
+    transaction.on_commit(lambda: enqueue_send(DocumentSend, send_document, send.pk))
     return send
 
 
@@ -251,26 +259,12 @@ def _deliver_locked(send: DocumentSend) -> None:
     try:
         data, sha256 = frozen_pdf_bytes(obj, by=send.created_by)
         send.pdf_sha256 = sha256
-        message_id = make_msgid(domain=_message_id_domain())
-        email = EmailMessage(
-            subject=send.subject,
-            body=send.message,
-            to=send.recipients,
-            cc=[a for a in send.cc.split() if a],
-            headers={"Message-ID": message_id},
-            reply_to=_reply_to(),
-        )
-        email.attach(f"{obj.number}.pdf", data, "application/pdf")
-        email.send(fail_silently=False)
+        message_id = email_pdf(send, f"{obj.number}.pdf", data)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the send
         logger.warning("Send %s of %s failed: %s", send.pk, obj, exc)
-        send.status, send.error = SendStatus.FAILED, _reason(exc)
-        action = AuditAction.EMAIL_FAILED
+        action = finish_send(send, error=exc)
     else:
-        send.status, send.message_id, send.error = SendStatus.SENT, message_id, ""
-        action = AuditAction.EMAIL_SENT
-    send.finished_at = timezone.now()
-    send.save(update_fields=["status", "message_id", "error", "pdf_sha256", "finished_at"])
+        action = finish_send(send, message_id=message_id)
     audit_log(by=send.created_by, action=action, target=obj, send=send.pk, error=send.error)
 
 
@@ -284,6 +278,37 @@ def send_document(send_id: int) -> str:
         pk=send_id
     )
     return deliver(send).status
+
+
+def email_pdf(send, filename: str, data: bytes) -> str:
+    """Email `send` (its subject, message, To and Cc) with the PDF `data` attached as
+    `filename`, under a Message-ID of our own (returned), replies to the company's email."""
+    message_id = make_msgid(domain=_message_id_domain())
+    email = EmailMessage(
+        subject=send.subject,
+        body=send.message,
+        to=send.recipients,
+        cc=[a for a in send.cc.split() if a],
+        headers={"Message-ID": message_id},
+        reply_to=_reply_to(),
+    )
+    email.attach(filename, data, "application/pdf")
+    email.send(fail_silently=False)
+    return message_id
+
+
+def finish_send(send, *, message_id: str = "", error: Exception | None = None) -> str:
+    """Mark `send` sent (with its Message-ID) or failed (with the reason of `error`) and
+    save it; returns the audit action to log."""
+    if error is not None:
+        send.status, send.error = SendStatus.FAILED, _reason(error)
+        action = AuditAction.EMAIL_FAILED
+    else:
+        send.status, send.message_id, send.error = SendStatus.SENT, message_id, ""
+        action = AuditAction.EMAIL_SENT
+    send.finished_at = timezone.now()
+    send.save(update_fields=["status", "message_id", "error", "pdf_sha256", "finished_at"])
+    return action
 
 
 def _reply_to() -> list[str] | None:

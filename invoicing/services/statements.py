@@ -24,8 +24,6 @@ import hashlib
 import logging
 
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
-from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -38,10 +36,11 @@ from invoicing.policies import require_statement_sending
 from invoicing.selectors.statements import Statement, statement_customers, statement_for
 from invoicing.services.base import service
 from invoicing.services.sending import (
-    _message_id_domain,
     _reason,
-    _reply_to,
-    parse_addresses,
+    clean_email,
+    email_pdf,
+    enqueue_send,
+    finish_send,
 )
 from ledger.money import format_money
 from ledger.services import AuditAction, audit_log
@@ -165,21 +164,6 @@ def _already(send: StatementSend) -> ValidationError:
     )
 
 
-def _enqueue(send_id: int) -> None:
-    """Queue the task of a committed send; a queue that refuses it fails the send."""
-    try:
-        result = send_statement.enqueue(send_id)
-    except Exception as exc:  # noqa: BLE001 - whatever the backend raised is the reason
-        logger.exception("Could not queue statement send %s", send_id)
-        StatementSend.objects.filter(pk=send_id, status=SendStatus.QUEUED).update(
-            status=SendStatus.FAILED,
-            error=f"Could not queue the email: {exc}",
-            finished_at=timezone.now(),
-        )
-        return
-    StatementSend.objects.filter(pk=send_id).update(task_id=str(result.id)[:64])
-
-
 @service("statement_email")
 def statement_email(
     *,
@@ -198,13 +182,7 @@ def statement_email(
     transaction commits (or, in a run, by the run's task right after)."""
     require_statement_sending(by)
     kind, period_start = clean_period(kind, statement_date, period_start)
-    to_list = parse_addresses(to, field="to")
-    if not to_list:
-        raise ValidationError({"to": "Enter at least one address."}, code="no_address")
-    cc_list = parse_addresses(cc, field="cc")
-    subject = " ".join((subject or "").split())
-    if not subject:
-        raise ValidationError({"subject": "Enter a subject."}, code="no_subject")
+    to_list, cc_list, subject = clean_email(to, cc, subject)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     earlier = sent_before(customer.pk, kind, statement_date)
     if earlier is not None:
@@ -236,7 +214,7 @@ def statement_email(
         to=to_list,
     )
     if run is None:
-        transaction.on_commit(lambda: _enqueue(send.pk))
+        transaction.on_commit(lambda: enqueue_send(StatementSend, send_statement, send.pk))
     return send
 
 
@@ -262,26 +240,12 @@ def _deliver_locked(send: StatementSend) -> None:
         statement = statement_for(customer, send.kind, send.statement_date, send.period_start)
         data = render_statement_pdf(statement)
         send.pdf_sha256 = hashlib.sha256(data).hexdigest()
-        message_id = make_msgid(domain=_message_id_domain())
-        email = EmailMessage(
-            subject=send.subject,
-            body=send.message,
-            to=send.recipients,
-            cc=[a for a in send.cc.split() if a],
-            headers={"Message-ID": message_id},
-            reply_to=_reply_to(),
-        )
-        email.attach(statement_filename(statement), data, "application/pdf")
-        email.send(fail_silently=False)
+        message_id = email_pdf(send, statement_filename(statement), data)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the send
         logger.warning("Statement send %s to %s failed: %s", send.pk, customer, exc)
-        send.status, send.error = SendStatus.FAILED, _reason(exc)
-        action = AuditAction.EMAIL_FAILED
+        action = finish_send(send, error=exc)
     else:
-        send.status, send.message_id, send.error = SendStatus.SENT, message_id, ""
-        action = AuditAction.EMAIL_SENT
-    send.finished_at = timezone.now()
-    send.save(update_fields=["status", "message_id", "error", "pdf_sha256", "finished_at"])
+        action = finish_send(send, message_id=message_id)
     audit_log(
         by=send.created_by,
         action=action,
