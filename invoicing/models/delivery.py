@@ -91,17 +91,11 @@ class SendStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class DocumentSend(Authored):
-    """One send of a document to its customer: an email (queued, then sent or failed with
-    the reason) or a print run. Rows are never deleted; a retry is a new row."""
+class EmailSend(Authored):
+    """What every send by email records (a document's, a statement's): its state, the
+    email as sent (blank for a print send) and what became of it. Abstract: each send has
+    its own table, and the fields (no migration) are the ones both always had."""
 
-    document = models.ForeignKey(
-        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
-    )
-    deposit = models.ForeignKey(
-        Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
-    )
-    channel = models.CharField(max_length=10, choices=SendChannel.choices)
     status = models.CharField(max_length=10, choices=SendStatus.choices, db_index=True)
     to = models.TextField(blank=True, help_text="Addresses, one per line.")
     cc = models.TextField(blank=True, help_text="Addresses, one per line.")
@@ -114,12 +108,28 @@ class DocumentSend(Authored):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+    @property
+    def recipients(self) -> list[str]:
+        return [a for a in self.to.split() if a]
+
+
+class DocumentSend(EmailSend):
+    """One send of a document to its customer: an email (queued, then sent or failed with
+    the reason) or a print run. Rows are never deleted; a retry is a new row."""
+
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
+    )
+    deposit = models.ForeignKey(
+        Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
+    )
+    channel = models.CharField(max_length=10, choices=SendChannel.choices)
+
+    class Meta:
         constraints = [one_subject("documentsend_one_subject")]
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"{self.get_channel_display()} of {self.document or self.deposit}: {self.status}"
-
-    @property
-    def recipients(self) -> list[str]:
-        return [a for a in self.to.split() if a]

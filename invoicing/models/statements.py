@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from invoicing.models.base import Authored
-from invoicing.models.delivery import SendStatus
+from invoicing.models.delivery import EmailSend, SendStatus
 
 
 class StatementKind(models.TextChoices):
@@ -53,7 +53,7 @@ class StatementRun(Authored):
         return len(self.results)
 
 
-class StatementSend(Authored):
+class StatementSend(EmailSend):
     """One statement emailed to a customer. Rows are never deleted; a retry of a failed
     send is a new row."""
 
@@ -66,16 +66,6 @@ class StatementSend(Authored):
     run = models.ForeignKey(
         StatementRun, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
     )
-    status = models.CharField(max_length=10, choices=SendStatus.choices, db_index=True)
-    to = models.TextField(blank=True, help_text="Addresses, one per line.")
-    cc = models.TextField(blank=True, help_text="Addresses, one per line.")
-    subject = models.CharField(max_length=255, blank=True)
-    message = models.TextField(blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,7 +86,3 @@ class StatementSend(Authored):
         return (
             f"{self.get_kind_display()} {self.statement_date} to {self.customer_id}: {self.status}"
         )
-
-    @property
-    def recipients(self) -> list[str]:
-        return [a for a in self.to.split() if a]
