@@ -35,6 +35,26 @@ def setup():
     call_command("migrate", verbosity=0)
 
 
+def analyze():
+    """Fresh planner statistics after a bulk load, as a live database has them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def user_in(group: str, username: str):
+    """A new user in `group` (e.g. "Poster"), re-read so no stale permission cache."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    User = get_user_model()
+    user = User.objects.create(username=username)
+    user.groups.add(Group.objects.get(name=group))
+    return User.objects.get(pk=user.pk)
+
+
 def machine() -> str:
     from django.db import connection
 

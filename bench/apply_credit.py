@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import QueryCounter, machine, setup  # noqa: E402
+from _setup import QueryCounter, machine, setup, user_in  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", 500))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
@@ -31,8 +31,6 @@ APPLY_DATE = datetime.date(2026, 11, 20)
 
 def main():
     setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from django.db import connection, transaction
     from django.test import Client
     from django.urls import reverse
@@ -51,10 +49,7 @@ def main():
     from invoicing.services.posting import documents_post_batch
     from ledger.models import AuditAction, AuditEvent
 
-    User = get_user_model()
-    poster = User.objects.create(username="bench-poster")
-    poster.groups.add(Group.objects.get(name="Poster"))
-    poster = User.objects.get(pk=poster.pk)
+    poster = user_in("Poster", "bench-poster")
     item, out = Item.objects.get(code="SVC"), TaxProfile.objects.get(code="OUT")
 
     def line(price):

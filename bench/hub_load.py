@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ROOT, machine, setup  # noqa: E402
+from _setup import ROOT, analyze, machine, setup  # noqa: E402
 
 DOCUMENTS = int(os.environ.get("BENCH_DOCUMENTS", 20_000))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 2_000))
@@ -116,15 +116,6 @@ def load(sessions, path) -> tuple[float, int, dict]:
         t.join()
     elapsed = time.perf_counter() - started
     return sum(done) / elapsed, sum(done), others
-
-
-def analyze():
-    """Fresh planner statistics after a bulk load, as a live database has them."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def main():

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import machine, setup  # noqa: E402
+from _setup import analyze, machine, setup  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 15))
 SMALL, LARGE = 10, int(os.environ.get("BENCH_LARGE", 10_000))
@@ -98,15 +98,6 @@ def measure(client, pages):
             counts[name] = len(ctx.captured_queries)
             sizes[name] = len(response.content) / 1024
     return {n: (counts[n], statistics.median(times[n]) * 1000, sizes[n]) for n in pages}
-
-
-def analyze():
-    """Fresh planner statistics after a bulk load, as a live database has them."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def main():

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import QueryCounter, machine, setup  # noqa: E402
+from _setup import QueryCounter, machine, setup, user_in  # noqa: E402
 
 SINGLE = int(os.environ.get("BENCH_SINGLE", 200))  # drafts posted one by one, per round
 BATCH = int(os.environ.get("BENCH_BATCH", 1000))  # drafts per "Post selected"
@@ -28,8 +28,6 @@ DATE = datetime.date(2026, 11, 2)
 
 def main():
     setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
@@ -45,10 +43,7 @@ def main():
     from invoicing.services.posting import documents_post_batch
     from ledger.models import AuditAction, JournalEntry
 
-    User = get_user_model()
-    poster = User.objects.create(username="bench-poster")
-    poster.groups.add(Group.objects.get(name="Poster"))
-    poster = User.objects.get(pk=poster.pk)
+    poster = user_in("Poster", "bench-poster")
     customers = [Customer.objects.create(code=f"P{i:03d}", name=f"Bench {i}") for i in range(50)]
     prt, svc = Item.objects.get(code="PRT"), Item.objects.get(code="SVC")
     std, out = TaxProfile.objects.get(code="STD"), TaxProfile.objects.get(code="OUT")
