@@ -73,29 +73,24 @@ def apply_view(request, pk):
         "oob": False,
         "from_credit": from_credit,
     }
-    if data is not None:
-        form.is_valid()  # bound: compute errors and the running totals
-    form.show(query=query, page=page)
-    form.filled = filled
-    if data is not None:
-        fragment = _allocation_fragment(request, action, context)
-        if fragment is not None:
-            return fragment
-        if action == "apply" and not form.errors:
-            applied = _submit_allocations(
-                request,
-                form,
-                lambda: services.credit_apply(
-                    source=source,
-                    allocations=form.allocations(),
-                    date=form.cleaned_data["date"],
-                    key=form.cleaned_data["key"],
-                    by=request.user,
-                ),
-                lambda applied: _applied_message(source, applied),
-            )
-            if applied is not None:
-                return redirect(source)
+    fragment = _show_picker(request, form, context, data, action, query, page, filled)
+    if fragment is not None:
+        return fragment
+    if data is not None and action == "apply" and not form.errors:
+        applied = _submit_allocations(
+            request,
+            form,
+            lambda: services.credit_apply(
+                source=source,
+                allocations=form.allocations(),
+                date=form.cleaned_data["date"],
+                key=form.cleaned_data["key"],
+                by=request.user,
+            ),
+            lambda applied: _applied_message(source, applied),
+        )
+        if applied is not None:
+            return redirect(source)
     return _form_page(request, "invoicing/apply.html", context, sent=action == "apply")
 
 
@@ -160,6 +155,19 @@ def _fill_or_clear(data, action: str, available, counterparts):
             total += allocation.amount
             count += 1
     return {"count": count, "total": total}
+
+
+def _show_picker(request, form, context, data, action: str, query, page, filled):
+    """The picker form on the page of open items asked for, bound when `data` was posted
+    (errors and running totals computed); with `data`, the htmx fragment to answer with
+    (None: render the page or submit)."""
+    if data is not None:
+        form.is_valid()
+    form.show(query=query, page=page)
+    form.filled = filled
+    if data is None:
+        return None
+    return _allocation_fragment(request, action, context)
 
 
 def _allocation_fragment(request, action: str, context):

@@ -14,9 +14,9 @@ from invoicing.forms import PaymentForm
 from invoicing.policies import Act, may_post, require_drafting
 from invoicing.tables import PaymentTable
 from invoicing.views.applications import (
-    _allocation_fragment,
     _fill_or_clear,
     _picker_state,
+    _show_picker,
     _submit_allocations,
 )
 from invoicing.views.base import (
@@ -64,24 +64,19 @@ def payment_record_view(request, customer):
         "available_label": "Payment amount",
         "remaining_label": "Left as credit (unapplied)",
     }
-    if data is not None:
-        form.is_valid()
-    form.show(query=query, page=page)
-    form.filled = filled
-    if data is not None:
-        fragment = _allocation_fragment(request, action, context)
-        if fragment is not None:
-            return fragment
-        if action == "save" and form.is_valid():
-            payment = _save_payment(
-                request,
-                form,
-                services.payment_record,
-                customer=customer,
-                allocations=form.allocations(),
-            )
-            if payment is not None:
-                return redirect(payment)
+    fragment = _show_picker(request, form, context, data, action, query, page, filled)
+    if fragment is not None:
+        return fragment
+    if data is not None and action == "save" and form.is_valid():
+        payment = _save_payment(
+            request,
+            form,
+            services.payment_record,
+            customer=customer,
+            allocations=form.allocations(),
+        )
+        if payment is not None:
+            return redirect(payment)
     return _form_page(request, "invoicing/payment_form.html", context, sent=action == "save")
 
 
